@@ -1,0 +1,89 @@
+"""The only way a site enters the tool: read, then checked in layers (schema, semantics,
+policy), every problem collected before anything is reported."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from provision.checks import policy, semantic  # noqa: F401  (registers the rules)
+from provision.checks.findings import Finding, Severity
+from provision.checks.rules import RULES, Problem, Rule
+from provision.checks.schema import check_schema
+from provision.errors import SiteInvalid
+from provision.site.loader import read_yaml
+from provision.site.model import Identity, Site
+from provision.site.source import Location, SourceMap
+from provision.site.users_csv import read_users
+
+__all__ = ["RULES", "Finding", "Severity", "Validation", "load_site", "validate_file"]
+
+
+@dataclass
+class Validation:
+    file: Path
+    site: Site | None  # None when any section failed its schema check
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def _with_csv_users(identity: Identity, site_file: Path, source: SourceMap
+                    ) -> tuple[Identity, list[Finding]]:
+    if identity.users_file is None:
+        return identity, []
+    offset = len(identity.users)
+    extra, findings = read_users(site_file.parent / identity.users_file, source,
+                                 ("identity", "users"))
+    for i in range(len(extra)):  # CSV rows follow any inline users
+        loc = source.locations.pop(("identity", "users", i))
+        source.locations[("identity", "users", offset + i)] = loc
+    return identity.model_copy(update={"users": [*identity.users, *extra]}), findings
+
+
+def _run_rule(rule: Rule, target: Any, source: SourceMap) -> list[Finding]:
+    problems: list[Problem] = list(rule.check(target))
+    return [Finding(rule.id, p.severity or rule.severity, source.at(*p.path), p.message, p.fix)
+            for p in problems]
+
+
+def validate_file(path: Path) -> Validation:
+    document = read_yaml(path)
+    if document.findings:
+        return Validation(path, None, document.findings)
+    findings: list[Finding] = []
+    schema = check_schema(document.data, document.source)
+    findings += schema.findings
+    sections = schema.sections
+    if "identity" in sections:
+        sections["identity"], csv_findings = _with_csv_users(sections["identity"], path,
+                                                             document.source)
+        findings += csv_findings
+    partial = Site.model_construct(**sections)
+    partial._source = document.source
+    for rule in RULES.values():
+        if rule.on == "document":
+            findings += _run_rule(rule, document.data, document.source)
+        elif not rule.needs & schema.invalid:
+            findings += _run_rule(rule, partial, document.source)
+    site = partial if not schema.invalid else None
+    findings.sort(key=Finding.sort_key)
+    return Validation(path, site, findings)
+
+
+def load_site(path: Path) -> Site:
+    """The site, ready for planning; raises SiteInvalid (with every finding) on any error."""
+    if not path.is_file():
+        raise SiteInvalid([Finding("file.missing", Severity.ERROR, Location(str(path), 1),
+                                   f"{path} is not a file", "check the path")])
+    result = validate_file(path)
+    if result.site is None or not result.ok:
+        raise SiteInvalid(result.findings)
+    return result.site

@@ -1,0 +1,36 @@
+"""The typer application and the one place user-facing errors are caught."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from provision.errors import ProvisionError, SiteInvalid
+
+app = typer.Typer(
+    name="provision",
+    help="Stand up a health or care site from one YAML file: validate, plan, apply, verify, "
+    "teardown.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+def main() -> None:
+    from provision.cli import output  # noqa: PLC0415  (keeps `--help` start-up light)
+
+    try:
+        app()
+    except SiteInvalid as exc:
+        output.print_findings(exc.findings, as_json="--json" in sys.argv)
+        sys.exit(exc.exit_code)
+    except ProvisionError as exc:
+        output.print_error(exc, as_json="--json" in sys.argv)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        output.print_error(ProvisionError("interrupted", hint="re-run the same command to "
+                                          "resume; state was saved after every step"),
+                           as_json="--json" in sys.argv)
+        sys.exit(130)

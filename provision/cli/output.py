@@ -1,0 +1,73 @@
+"""Rendering for people (rich) and for pipelines (JSON): findings, errors and events."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from itertools import groupby
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+
+from provision.checks.findings import Finding
+from provision.errors import ProvisionError
+from provision.events import Event
+
+console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False)
+
+
+def print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+
+
+def print_error(exc: ProvisionError, *, as_json: bool) -> None:
+    if as_json:
+        print_json({"error": exc.message, "hint": exc.hint, "kind": type(exc).__name__})
+        return
+    err_console.print(f"[bold red]error:[/] {escape(exc.message)}")
+    if exc.hint:
+        err_console.print(f"  [dim]hint:[/] {escape(exc.hint)}")
+
+
+def findings_json(findings: Iterable[Finding]) -> list[dict[str, Any]]:
+    return [f.to_json() for f in sorted(findings, key=Finding.sort_key)]
+
+
+def print_findings(findings: Iterable[Finding], *, as_json: bool) -> None:
+    """Grouped by file, sorted by line: `file:line: error[rule]: message` then the fix."""
+    ordered = sorted(findings, key=Finding.sort_key)
+    if as_json:
+        print_json({"findings": findings_json(ordered)})
+        return
+    for file, group in groupby(ordered, key=lambda f: f.location.file):
+        console.print(f"[bold]{escape(file)}[/]")
+        for f in group:
+            colour = "red" if f.is_error else "yellow"
+            console.print(f"  {escape(str(f.location))}: [{colour}]{f.severity.value}"
+                          f"[/][dim]\\[{escape(f.rule)}][/]: {escape(f.message)}")
+            if f.fix:
+                console.print(f"      [dim]fix:[/] {escape(f.fix)}")
+    errors = sum(1 for f in ordered if f.is_error)
+    warnings = len(ordered) - errors
+    colour = "red" if errors else "green"
+    console.print(f"[{colour}]{errors} error(s)[/], {warnings} warning(s)")
+
+
+class EventPrinter:
+    """An EventSink: one line per event for people, one JSON object per line for pipelines."""
+
+    def __init__(self, *, as_json: bool) -> None:
+        self.as_json = as_json
+
+    def __call__(self, event: Event) -> None:
+        if self.as_json:
+            sys.stdout.write(json.dumps(event.to_json(), default=str) + "\n")
+            sys.stdout.flush()
+            return
+        style = {"failed": "red", "done": "green", "changed": "yellow"}.get(
+            event.kind.rsplit(".", 1)[-1], "dim")
+        subject = f"[bold]{escape(event.subject)}[/] " if event.subject else ""
+        console.print(f"[{style}]{escape(event.kind):>14}[/] {subject}{escape(event.message)}")

@@ -1,0 +1,1 @@
+"""The site model: what one site file says, with every value's file:line."""

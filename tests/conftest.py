@@ -1,0 +1,42 @@
+"""Fixtures shared across the suite: a real AWS emulator (moto in server mode) over HTTP.
+
+The server is started once per session on a free loopback port; every test that asks for
+`aws` gets it reset first, so tests never see each other's resources.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from provision.aws.session import AwsSession
+
+REPO = Path(__file__).resolve().parent.parent
+EXAMPLES = REPO / "sites" / "examples"
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    os.environ.setdefault("MOTO_ACM_VALIDATION_WAIT", "1")
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "eu-west-2"}.items():
+        os.environ.setdefault(key, value)
+    yield endpoint
+    server.stop()
+
+
+@pytest.fixture
+def aws(moto_endpoint: str) -> AwsSession:
+    """A session against a freshly reset emulator."""
+    requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
+    return AwsSession("eu-west-2", endpoint_url=moto_endpoint, max_attempts=3)

@@ -1,8 +1,8 @@
 """The small interface every AWS resource type implements, and the registry of them.
 
 As in cloud-custodian, one module per resource type under `provision/aws/resources/`, each
-registering one `ResourceType`. The engine knows nothing about any particular service: it reads,
-diffs, creates, updates, retires and deletes through this interface, and
+registering one `ResourceType`. The engine knows nothing about any particular service: the desired set
+is the union of every type's `wanted(site)`, and it reads, diffs, creates, updates, retires and deletes through this interface, and
 `provision iam-policy` is built from the `permissions` each type declares.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from provision.aws.session import AwsSession
+from provision.site.model import Site
 
 Attrs = dict[str, Any]
 
@@ -74,6 +75,10 @@ class ResourceType(ABC):
     permissions: ClassVar[tuple[str, ...]]  # IAM actions used by every method below
     replace_on: ClassVar[frozenset[str]] = frozenset()  # attrs AWS cannot change in place
     write_only: ClassVar[frozenset[str]] = frozenset()  # attrs AWS never returns (not diffed)
+
+    @abstractmethod
+    def wanted(self, site: Site) -> list[Desired]:
+        """The resources of this type the site needs (pure: no AWS calls)."""
 
     @abstractmethod
     def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:

@@ -8,6 +8,7 @@ Every field is documented through its description, which editors show from the J
 from __future__ import annotations
 
 import datetime as dt
+import os
 from enum import StrEnum
 from typing import Annotated, Literal
 
@@ -151,10 +152,29 @@ class Segment(_Section):
                              '"internet", a segment name (everything), or "segment:proto/port".')
 
 
+# "protective" stands for the national Protective DNS service. Its addresses are issued to
+# enrolled organisations, so the default here is Quad9, a public resolver that also blocks
+# known-malicious domains; PROVISION_PROTECTIVE_DNS (comma-separated) overrides it.
+DEFAULT_PROTECTIVE_RESOLVERS = ("9.9.9.9", "149.112.112.112")
+
+
 class Dns(_Section):
     resolvers: Literal["protective"] | list[str] = Field(
         "protective", description='"protective" (the national protective DNS service) or a '
         "list of resolver addresses.")
+
+    def addresses(self) -> list[str]:
+        """The resolver addresses the gateway forwards to."""
+        listed = [self.resolvers] if isinstance(self.resolvers, str) else self.resolvers
+        protective = os.environ.get("PROVISION_PROTECTIVE_DNS", "")
+        expanded: list[str] = []
+        for entry in listed:
+            if entry == "protective":
+                expanded += [a.strip() for a in protective.split(",") if a.strip()] or list(
+                    DEFAULT_PROTECTIVE_RESOLVERS)
+            else:
+                expanded.append(entry)
+        return list(dict.fromkeys(expanded))
 
 
 class Network(_Section):

@@ -1,9 +1,10 @@
 """The small interface every AWS resource type implements, and the registry of them.
 
 As in cloud-custodian, one module per resource type under `provision/aws/resources/`, each
-registering one `ResourceType`. The engine knows nothing about any particular service: the desired set
-is the union of every type's `wanted(site)`, and it reads, diffs, creates, updates, retires and deletes through this interface, and
-`provision iam-policy` is built from the `permissions` each type declares.
+registering one `ResourceType`. The engine knows nothing about any particular service: the
+desired set is the union of every type's `wanted(site)`, and it reads, diffs, creates,
+updates, retires and deletes through this interface; `provision iam-policy` is built from the
+`permissions` each type declares.
 """
 
 from __future__ import annotations

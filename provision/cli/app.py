@@ -19,7 +19,7 @@ app = typer.Typer(
 
 
 def main() -> None:
-    from provision.cli import output  # noqa: PLC0415  (keeps `--help` start-up light)
+    from provision.cli import output  # here, to keep `--help` light
 
     try:
         app()

@@ -97,7 +97,7 @@ class _Builder:
 
 
 def parse_yaml(text: str, file: Path) -> Document:
-    """Parses already-decoded text; used for site files and for anything else with the same rules."""
+    """Parses already-decoded text with the rules above."""
     source = SourceMap(file=file)
     source.record((), 1)
     loader = yaml.SafeLoader(text)

@@ -1,4 +1,4 @@
-"""The typed site model: the shape of a site file, as `shared/examples/field-hospital.yaml` defines it.
+"""The typed site model: the shape of a site file, as the field-hospital example defines it.
 
 Only shape and types live here (they also give `provision schema`); meaning and policy are
 checked in `provision.checks`, so that every problem can be reported at once with its line.

@@ -248,5 +248,15 @@ class Site(_Section):
     def is_temporary(self) -> bool:
         return self.site.kind is not SiteKind.OFFICE
 
+    def secret_name(self, purpose: str) -> str:
+        """The secret-store name for one of the site's secrets, e.g. "wifi/clinical" or
+        "gateway-admin". The cloud side creates them; the gateway role reads them at run time."""
+        return f"provision/{self.site.id}/{purpose}"
+
+    def wifi_secret(self, segment: Segment) -> str:
+        if segment.wifi is not None and segment.wifi.passphrase_secret:
+            return segment.wifi.passphrase_secret
+        return self.secret_name(f"wifi/{segment.name}")
+
     def segment(self, name: str) -> Segment | None:
         return next((s for s in self.network.segments if s.name == name), None)

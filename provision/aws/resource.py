@@ -62,6 +62,10 @@ class Live:
     outputs: dict[str, Any] = field(default_factory=dict)  # what other resources may Ref
 
 
+# How long teardown's archive is kept when the site file gives no retain_data_days (offices).
+DEFAULT_RETAIN_DATA_DAYS = 90
+
+
 @dataclass(frozen=True)
 class Context:
     """What a resource type needs besides its own attributes."""
@@ -69,6 +73,22 @@ class Context:
     aws: AwsSession
     site_id: str
     tags: Mapping[str, str]  # the ownership tags every taggable resource carries
+    # Days the archive of the site's data and logs is kept (teardown's `retire` uses it).
+    retain_data_days: int = DEFAULT_RETAIN_DATA_DAYS
+    # Addresses whose create was journalled by an earlier run that never recorded the result:
+    # `create` may adopt an *untagged* resource of exactly its deterministic name only for
+    # these (the run was killed between the create call and the tagging call).
+    resuming: frozenset[str] = frozenset()
+
+    @classmethod
+    def for_site(cls, aws: AwsSession, site: Site,
+                 resuming: frozenset[str] = frozenset()) -> Context:
+        """The one place the ownership tags are derived from a site."""
+        tags = {TAG_SITE: site.site.id, TAG_MANAGED_BY: MANAGED_BY}
+        if site.is_temporary and site.site.lifetime.closes is not None:
+            tags[TAG_EXPIRES] = site.site.lifetime.closes.isoformat()
+        retain = site.site.lifetime.retain_data_days or DEFAULT_RETAIN_DATA_DAYS
+        return cls(aws, site.site.id, tags, retain, resuming)
 
 
 class ResourceType(ABC):
@@ -109,6 +129,12 @@ class ResourceType(ABC):
         """Teardown's first phase: make the resource inert and its data safe before anything
         is deleted (disable users, archive data). Returns False where there is nothing to do."""
         return False
+
+    def owned(self, ctx: Context, live: Live) -> bool:
+        """Whether the site owns this live resource; the engine checks it before every update,
+        retire and delete. A type AWS cannot tag either fills `Live.tags` with its owning
+        parent's tags in `read`/`discover` (Route 53 records do) or overrides this."""
+        return live.tags.get(TAG_SITE) == ctx.site_id
 
     def diff(self, desired: Attrs, live: Attrs) -> dict[str, tuple[Any, Any]]:
         """{attr: (before, after)} for every attribute that differs."""

@@ -1,0 +1,1 @@
+"""The local lab: the AWS emulator process and the gateway built in network namespaces."""

@@ -58,3 +58,7 @@ class LabError(ProvisionError):
 
 class VerifyFailed(ProvisionError):
     """One or more verify checks failed."""
+
+
+class RenderFailed(ProvisionError):
+    """The gateway configuration could not be rendered (a template error names template:line)."""

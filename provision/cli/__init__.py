@@ -1,7 +1,9 @@
 """The `provision` command. Each command module registers itself on the one typer app."""
 
-from provision.cli import site_cmds  # noqa: F401  (registers commands)
-from provision.cli import render_cmds  # noqa: F401
+from provision.cli import (
+    render_cmds,  # noqa: F401
+    site_cmds,  # noqa: F401  (registers commands)
+)
 from provision.cli.app import app, main
 
 __all__ = ["app", "main"]

@@ -17,6 +17,11 @@ from provision.aws.session import AwsSession
 from provision.errors import Refused
 
 TAG_ARCHIVE_OF = "provision:archive-of"
+# What archiving needs; a resource type whose `retire` archives includes these.
+ARCHIVE_PERMISSIONS = (
+    "s3:CreateBucket", "s3:GetBucketTagging", "s3:PutBucketTagging", "s3:ListBucket",
+    "s3:PutBucketPublicAccessBlock", "s3:PutEncryptionConfiguration",
+    "s3:PutLifecycleConfiguration", "s3:PutObject")
 
 
 def archive_bucket_name(site_id: str) -> str:

@@ -8,8 +8,8 @@ segment, then a matrix of what reaches what.
 
 from __future__ import annotations
 
-import ipaddress
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from provision.checks.policy import is_guest_like
@@ -79,12 +79,6 @@ class Diagram:
         estimate = len(text) * size * GLYPH_WIDTH[weight]
         self.texts.append(Text(x, y, text, css, size, anchor, weight,
                                room if estimate > room else None))
-
-
-def gateway_address(segment: Segment) -> str:
-    """The gateway's address on a segment: the network's first host, as the gateway role
-    configures it."""
-    return str(next(ipaddress.ip_network(segment.cidr, strict=False).hosts()))
 
 
 LINK_TYPES = {
@@ -164,8 +158,8 @@ def _legend(d: Diagram, top: float) -> None:
         d.text(x + 54, y + 5, label, "body", size=14, anchor="start", room=130)
 
 
-def _segment_lines(segment: Segment) -> list[str]:
-    lines = [segment.cidr, f"Gateway {gateway_address(segment)}"]
+def _segment_lines(segment: Segment, gateway: str) -> list[str]:
+    lines = [segment.cidr, f"Gateway {gateway}"]
     if segment.wifi is None:
         return [*lines, "No Wi-Fi (wired only)"]
     lines.append(f"Wi-Fi: {segment.wifi.ssid}")
@@ -182,8 +176,8 @@ def _badge(site: Site, segment: Segment) -> tuple[str, str] | None:
     return None
 
 
-def _segment_box(d: Diagram, site: Site, segment: Segment, x: float, y: float,
-                 size: tuple[float, float]) -> None:
+def _segment_box(d: Diagram, site: Site, lines: list[str], segment: Segment, x: float,
+                 y: float, size: tuple[float, float]) -> None:
     """One segment: a header with its name and VLAN, its addresses, Wi-Fi and marker."""
     box_w, box_h = size
     guest = is_guest_like(site, segment.name)
@@ -197,7 +191,6 @@ def _segment_box(d: Diagram, site: Site, segment: Segment, x: float, y: float,
            size=18, weight="bold", anchor="start", room=room - vlan_room - 8)
     d.text(left + room, y + 23, vlan, "segment-vlan guest" if guest else "segment-vlan",
            size=14, anchor="end", room=vlan_room)
-    lines = _segment_lines(segment)
     for i, line in enumerate(lines):
         d.text(left, y + SEGMENT_HEADER + 24 + i * LINE, line, "body", anchor="start",
                room=room)
@@ -209,14 +202,15 @@ def _segment_box(d: Diagram, site: Site, segment: Segment, x: float, y: float,
                weight="bold", room=room - 8)
 
 
-def _segments(d: Diagram, site: Site, gw_bottom: float) -> float:
+def _segments(d: Diagram, site: Site, gateways: Mapping[str, str], gw_bottom: float) -> float:
     """The LAN trunk and a box per segment, in rows; returns the last row's bottom edge."""
     segments = site.network.segments
+    lines = {seg.name: _segment_lines(seg, gateways[seg.name]) for seg in segments}
     usable = d.width - 2 * MARGIN
     per_row = max(1, min(len(segments), int((usable + GAP) // (SEGMENT_MIN_WIDTH + GAP))))
     box_w = (usable - (per_row - 1) * GAP) / per_row
     badges = any(_badge(site, seg) for seg in segments)
-    box_h = (SEGMENT_HEADER + 14 + LINE * max(len(_segment_lines(seg)) for seg in segments)
+    box_h = (SEGMENT_HEADER + 14 + LINE * max(len(body) for body in lines.values())
              + (34 if badges else 0))
     row_step = box_h + 64
     mid = d.width / 2
@@ -238,7 +232,7 @@ def _segments(d: Diagram, site: Site, gw_bottom: float) -> float:
             d.wires.append(Wire(((spine_x, bus_y - row_step), (spine_x, bus_y)), "wire-lan"))
         for seg, x in zip(chunk, xs, strict=True):
             d.wires.append(Wire(((x, bus_y), (x, y)), "wire-lan"))
-            _segment_box(d, site, seg, x, y, (box_w, box_h))
+            _segment_box(d, site, lines[seg.name], seg, x, y, (box_w, box_h))
     return top + rows * box_h + (rows - 1) * 64
 
 
@@ -294,13 +288,14 @@ def _matrix(d: Diagram, site: Site, top: float) -> float:
     return y
 
 
-def layout(site: Site) -> Diagram:
-    """The whole diagram for a site, sized to fit everything without overlap."""
+def layout(site: Site, gateways: Mapping[str, str]) -> Diagram:
+    """The whole diagram for a site, sized to fit everything without overlap. `gateways`:
+    the gateway's address on each segment, by segment name."""
     columns = len(site.network.segments) + 1
     width = max(MIN_WIDTH, 2 * MARGIN + MATRIX_LABEL_WIDTH + columns * MATRIX_MIN_COLUMN,
                 2 * MARGIN + len(site.connectivity.links) * (180 + GAP))
     diagram = Diagram(width)
     bottom = _links(diagram, site, MARGIN / 2)
-    bottom = _segments(diagram, site, bottom)
+    bottom = _segments(diagram, site, gateways, bottom)
     diagram.height = _matrix(diagram, site, bottom + 40) + MARGIN / 2
     return diagram

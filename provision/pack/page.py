@@ -14,8 +14,9 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from provision.checks.policy import is_guest_like
-from provision.pack.diagram import LINK_TYPES, gateway_address, layout
+from provision.pack.diagram import LINK_TYPES, layout
 from provision.pack.results import VerifyCheck
+from provision.render import gateway_vars
 from provision.site.model import Segment, Site, WifiSecurity
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "pack"
@@ -42,8 +43,22 @@ class WifiNetwork:
 @dataclass(frozen=True)
 class SegmentRow:
     segment: Segment
-    gateway: str
+    gateway: str  # the gateway's address on the segment
+    dhcp: str  # the range of addresses handed out
     guest: bool
+
+
+def segment_rows(site: Site) -> list[SegmentRow]:
+    """Each segment with the addresses the gateway is configured with (from the renderer, so
+    the pack and the gateway always agree)."""
+    rendered = {s["name"]: s for s in gateway_vars(site)["segments"]}
+    rows = []
+    for seg in site.network.segments:
+        values = rendered[seg.name]
+        rows.append(SegmentRow(seg, str(values["gateway_address"]),
+                               f"{values['dhcp_start']} to {values['dhcp_end']}",
+                               is_guest_like(site, seg.name)))
+    return rows
 
 
 def secret_store(site: Site) -> str:
@@ -75,12 +90,12 @@ def render_pack(site: Site, verify_results: Sequence[VerifyCheck] | None = None,
                 generated: dt.datetime | None = None) -> str:
     """The page's HTML. `verify_results` None or empty: the page says "not verified yet"."""
     results = list(verify_results or [])
+    segments = segment_rows(site)
     return _environment().get_template("index.html.j2").render(
         site=site,
-        diagram=layout(site),
+        diagram=layout(site, {row.segment.name: row.gateway for row in segments}),
         link_types=LINK_TYPES,
-        segments=[SegmentRow(seg, gateway_address(seg), is_guest_like(site, seg.name))
-                  for seg in site.network.segments],
+        segments=segments,
         wifi=wifi_networks(site),
         secret_store=secret_store(site),
         public=[s for s in site.services if s.exposure == "public"],

@@ -26,6 +26,6 @@ def render(
     if as_json:
         print_json({"files": [str(path) for path in written]})
         return
-    for path in written:
-        console.print(str(path))
-    console.print(f"wrote {len(written)} files under {out}")
+    for path in written:  # one whole path per line, for people and for scripts alike
+        console.print(str(path), soft_wrap=True, markup=False)
+    console.print(f"wrote {len(written)} files under {out}", soft_wrap=True, markup=False)

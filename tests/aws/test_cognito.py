@@ -139,16 +139,30 @@ def test_groups_create_adopt_update_discover_delete(ctx: Context, site: Site) ->
     assert_converged(GROUP_TYPE, changed, GROUP_TYPE.read(ctx, updated.address, updated.id))
 
     assert [g.address for g in GROUP_TYPE.discover(ctx)] == ["cognito.group[nurses]"]
+    # Groups cannot be tagged: they are owned through the pool, whose tags they carry.
+    assert live.tags == pool.tags and GROUP_TYPE.owned(ctx, live)
+    assert all(GROUP_TYPE.owned(ctx, g) for g in GROUP_TYPE.discover(ctx))
     GROUP_TYPE.delete(ctx, live)
     assert GROUP_TYPE.read(ctx, live.address, live.id) is None
     GROUP_TYPE.delete(ctx, live)
 
 
-def test_groups_in_an_untagged_look_alike_pool_are_not_discovered(
+def test_children_of_an_untagged_look_alike_pool_are_neither_found_nor_owned(
         ctx: Context, site: Site) -> None:
-    look_alike = cognito(ctx).create_user_pool(PoolName="provision-nightingale-north")
-    cognito(ctx).create_group(UserPoolId=look_alike["UserPool"]["Id"], GroupName="nurses")
-    assert GROUP_TYPE.discover(ctx) == []
+    pool_id = cognito(ctx).create_user_pool(PoolName="provision-nightingale-north",
+                                            UsernameAttributes=["email"])["UserPool"]["Id"]
+    cognito(ctx).create_group(UserPoolId=pool_id, GroupName="nurses")
+    cognito(ctx).admin_create_user(UserPoolId=pool_id, Username="b.nurse@example.nhs.uk",
+                                   UserAttributes=[{"Name": "email",
+                                                    "Value": "b.nurse@example.nhs.uk"}])
+    assert GROUP_TYPE.discover(ctx) == [] and USER_TYPE.discover(ctx) == []
+    # Read by id (as from a stale state file), they are seen but not owned: the engine
+    # refuses to update, retire or delete them.
+    group = GROUP_TYPE.read(ctx, "cognito.group[nurses]", f"{pool_id}/nurses")
+    user = USER_TYPE.read(ctx, "cognito.user[b.nurse@example.nhs.uk]",
+                          f"{pool_id}/b.nurse@example.nhs.uk")
+    assert group is not None and not GROUP_TYPE.owned(ctx, group)
+    assert user is not None and not USER_TYPE.owned(ctx, user)
     assert isinstance(GROUP_TYPE, Group)
 
 

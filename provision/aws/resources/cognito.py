@@ -54,7 +54,7 @@ def pool_name(site_id: str) -> str:
 
 
 def split_id(resource_id: str) -> tuple[str, str]:
-    """Children's ids are "<pool id>/<name>": pool ids never contain a slash."""
+    """A pool child's id, "<pool id>/<key>", in its two parts."""
     pool_id, _, name = resource_id.partition("/")
     return pool_id, name
 
@@ -223,7 +223,8 @@ def _pool_settings(attrs: Attrs) -> dict[str, Any]:
 
 class PoolChild(ResourceType):
     """A resource that lives inside the site's pool and cannot be tagged: it is owned because
-    the pool is, and discovered by walking the site's pools."""
+    the pool is, so its `Live.tags` are the pool's, and it is discovered by walking the site's
+    pools. Ids are "<pool id>/<key>" (pool ids never contain a slash)."""
 
     kind: ClassVar[str]  # the word in the address, e.g. "group" for cognito.group[...]
 
@@ -231,7 +232,31 @@ class PoolChild(ResourceType):
         return f"cognito.{self.kind}[{key}]"
 
     def discover(self, ctx: Context) -> list[Live]:
-        return [live for pool in _owned_pools(ctx) for live in self.in_pool(ctx, pool["Id"])]
+        found = []
+        for pool in _owned_pools(ctx):
+            for live in self.in_pool(ctx, pool["Id"]):
+                live.tags = dict(pool.get("UserPoolTags", {}))
+                found.append(live)
+        return found
+
+    def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
+        pool_id, key = split_id(resource_id)
+        pool = _describe_pool(_client(ctx), pool_id)
+        live = None if pool is None else self.read_in_pool(ctx, address, pool_id, key)
+        if live is not None and pool is not None:
+            live.tags = dict(pool.get("UserPoolTags", {}))
+        return live
+
+    def reread(self, ctx: Context, address: str, resource_id: str) -> Live:
+        """The resource as it is after a change, with its pool's tags."""
+        live = self.read(ctx, address, resource_id)
+        if live is None:
+            raise CloudCallFailed(f"{address} ({resource_id}) vanished while it was being set up")
+        return live
+
+    @abstractmethod
+    def read_in_pool(self, ctx: Context, address: str, pool_id: str, key: str) -> Live | None:
+        """The resource with this key (name, email or client id) in the pool, if any."""
 
     @abstractmethod
     def in_pool(self, ctx: Context, pool_id: str) -> Iterator[Live]:
@@ -261,8 +286,7 @@ class Group(PoolChild):
                      "description": group.get("Description", "")},
                     outputs={"name": group["GroupName"]})
 
-    def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
-        pool_id, name = split_id(resource_id)
+    def read_in_pool(self, ctx: Context, address: str, pool_id: str, name: str) -> Live | None:
         response = _gone_is_none(_client(ctx).get_group, UserPoolId=pool_id, GroupName=name)
         return None if response is None else self._live(address, response["Group"])
 
@@ -282,13 +306,12 @@ class Group(PoolChild):
             # Made by a run that died before saving state: adopt it, as wanted now.
             group = cognito.update_group(UserPoolId=attrs["pool_id"], GroupName=attrs["name"],
                                          Description=attrs["description"])["Group"]
-        return self._live(address, group)
+        return self.reread(ctx, address, f"{group['UserPoolId']}/{group['GroupName']}")
 
     def update(self, ctx: Context, live: Live, attrs: Attrs, changed: frozenset[str]) -> Live:
-        group = _client(ctx).update_group(UserPoolId=live.attrs["pool_id"],
-                                          GroupName=live.attrs["name"],
-                                          Description=attrs["description"])["Group"]
-        return self._live(live.address, group)
+        _client(ctx).update_group(UserPoolId=live.attrs["pool_id"], GroupName=live.attrs["name"],
+                                  Description=attrs["description"])
+        return self.reread(ctx, live.address, live.id)
 
     def delete(self, ctx: Context, live: Live) -> None:
         _gone_is_none(_client(ctx).delete_group, UserPoolId=live.attrs["pool_id"],
@@ -326,8 +349,7 @@ class User(PoolChild):
                      "groups": sorted(groups)},
                     outputs={"username": email, "enabled": enabled})
 
-    def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
-        pool_id, email = split_id(resource_id)
+    def read_in_pool(self, ctx: Context, address: str, pool_id: str, email: str) -> Live | None:
         cognito = _client(ctx)
         user = _gone_is_none(cognito.admin_get_user, UserPoolId=pool_id, Username=email)
         if user is None:
@@ -373,7 +395,7 @@ class User(PoolChild):
                 raise
             self._set_name(cognito, pool_id, email, attrs["name"])
         self._set_groups(cognito, pool_id, email, attrs["groups"])
-        return self._reread(ctx, address, f"{pool_id}/{email}")
+        return self.reread(ctx, address, f"{pool_id}/{email}")
 
     def update(self, ctx: Context, live: Live, attrs: Attrs, changed: frozenset[str]) -> Live:
         cognito = _client(ctx)
@@ -382,13 +404,7 @@ class User(PoolChild):
             self._set_name(cognito, pool_id, email, attrs["name"])
         if "groups" in changed:
             self._set_groups(cognito, pool_id, email, attrs["groups"])
-        return self._reread(ctx, live.address, live.id)
-
-    def _reread(self, ctx: Context, address: str, resource_id: str) -> Live:
-        live = self.read(ctx, address, resource_id)
-        if live is None:
-            raise CloudCallFailed(f"user {resource_id} vanished while it was being set up")
-        return live
+        return self.reread(ctx, live.address, live.id)
 
     def _set_name(self, cognito: Any, pool_id: str, email: str, name: str) -> None:
         cognito.admin_update_user_attributes(UserPoolId=pool_id, Username=email,
@@ -457,16 +473,16 @@ class AppClient(PoolChild):
             "generate_secret": "ClientSecret" in client,
         }, outputs={"client_id": client_id, "pool_id": pool_id})
 
-    def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
-        pool_id, client_id = split_id(resource_id)
+    def read_in_pool(self, ctx: Context, address: str, pool_id: str,
+                     client_id: str) -> Live | None:
         response = _gone_is_none(_client(ctx).describe_user_pool_client,
                                  UserPoolId=pool_id, ClientId=client_id)
         return None if response is None else self._live(address, response["UserPoolClient"])
 
     def in_pool(self, ctx: Context, pool_id: str) -> Iterator[Live]:
         for summary in self._summaries(ctx, pool_id):
-            live = self.read(ctx, self.address_of(summary["ClientName"]),
-                             f"{pool_id}/{summary['ClientId']}")
+            live = self.read_in_pool(ctx, self.address_of(summary["ClientName"]), pool_id,
+                                     summary["ClientId"])
             if live is not None:
                 yield live
 
@@ -491,15 +507,15 @@ class AppClient(PoolChild):
             client = cognito.update_user_pool_client(
                 UserPoolId=pool_id, ClientId=existing["ClientId"], ClientName=attrs["name"],
                 **_client_settings(attrs))["UserPoolClient"]
-        return self._live(address, client)
+        return self.reread(ctx, address, f"{pool_id}/{client['ClientId']}")
 
     def update(self, ctx: Context, live: Live, attrs: Attrs, changed: frozenset[str]) -> Live:
         _check_code_flow(live.address, attrs)
         pool_id, client_id = split_id(live.id)
-        client = _client(ctx).update_user_pool_client(
+        _client(ctx).update_user_pool_client(
             UserPoolId=pool_id, ClientId=client_id, ClientName=live.attrs["name"],
-            **_client_settings(attrs))["UserPoolClient"]
-        return self._live(live.address, client)
+            **_client_settings(attrs))
+        return self.reread(ctx, live.address, live.id)
 
     def delete(self, ctx: Context, live: Live) -> None:
         pool_id, client_id = split_id(live.id)

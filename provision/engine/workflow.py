@@ -27,6 +27,8 @@ from provision.plan import Fingerprint, Mode, Observed, Plan, build_plan
 from provision.site.model import Site
 
 STATE_DIR_NAME = ".provision"
+# What the engine itself calls: the tag sweep, and the S3 state backend.
+ENGINE_PERMISSIONS = ("tag:GetResources", "s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 
 
 @dataclass(frozen=True)

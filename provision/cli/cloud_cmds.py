@@ -1,0 +1,272 @@
+"""Commands for a site's cloud side: plan, apply, status, drift, teardown, force-unlock,
+iam-policy. The work is done by `provision.engine.workflow`; this module only parses options,
+asks the operator, and prints."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.markup import escape
+
+from provision.aws.resource import REGISTRY
+from provision.cli.app import app
+from provision.cli.output import EventPrinter, console, print_json
+from provision.engine.workflow import (
+    ENGINE_PERMISSIONS,
+    Confirm,
+    StateOptions,
+    Workspace,
+    check_teardown_allowed,
+    converge,
+    drift,
+    load_plan,
+    make_plan,
+    open_workspace,
+    status,
+)
+from provision.errors import Refused
+from provision.plan import ACTIONS, DESTRUCTIVE, Plan, Step
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+SiteArg = Annotated[Path, typer.Argument(help="The site file.")]
+StateDir = Annotated[Path | None, typer.Option(
+    "--state-dir", help="Folder for local state (default: .provision/ beside the site file).")]
+StateUrl = Annotated[str | None, typer.Option(
+    "--state", help="Shared state: s3://bucket/prefix (locks by conditional write).")]
+Yes = Annotated[bool, typer.Option("--yes", help="Do not ask (for pipelines).")]
+
+SIGNS = {"retire": "~", "create": "+", "adopt": "=", "update": "~", "replace": "-/+",
+         "delete": "-"}
+COLOURS = {"retire": "yellow", "create": "green", "adopt": "cyan", "update": "yellow",
+           "replace": "bold red", "delete": "bold red"}
+VERBS = {"retire": "to retire", "create": "to create", "adopt": "to adopt (found by tags)",
+         "update": "to update", "replace": "to REPLACE", "delete": "to DELETE"}
+
+
+def _workspace(site: Path, state_dir: Path | None, state_url: str | None) -> Workspace:
+    return open_workspace(site, StateOptions(state_dir, state_url))
+
+
+def _value(value: Any) -> str:
+    return escape(json.dumps(value, default=str))
+
+
+def _print_step(step: Step, full: bool) -> None:
+    colour = COLOURS[step.action]
+    ident = f" [dim]({escape(step.id)})[/]" if step.id else ""
+    console.print(f"  [{colour}]{SIGNS[step.action]:>3} {escape(step.address)}[/]{ident}")
+    if full and step.attrs:
+        for name, value in step.attrs.items():
+            marker = "*" if name in step.changes else " "
+            console.print(f"        {marker} {escape(name)} = {_value(value)}")
+        return
+    for name, change in step.changes.items():
+        console.print(f"        {escape(name)}: {_value(change.before)} -> "
+                      f"{_value(change.after)}")
+
+
+def print_plan(plan: Plan, *, full: bool = False) -> None:
+    """Summary first; then the steps grouped by action, replacements and deletions last."""
+    counts = {a: n for a, n in plan.counts().items() if n}
+    title = "Teardown plan" if plan.mode == "destroy" else "Plan"
+    if not plan.has_changes:
+        console.print(f"[green]{title} for {escape(plan.site_id)}: nothing to do.[/]")
+        return
+    summary = ", ".join(f"[{COLOURS[a]}]{n} {VERBS[a]}[/]" for a, n in counts.items())
+    console.print(f"[bold]{title} for {escape(plan.site_id)}:[/] {summary or 'state only'}")
+    order = [a for a in ACTIONS if a not in DESTRUCTIVE] + [a for a in ACTIONS
+                                                            if a in DESTRUCTIVE]
+    grouped: dict[str, list[Step]] = defaultdict(list)
+    for step in plan.steps:
+        grouped[step.action].append(step)
+    for action in order:
+        if grouped[action]:
+            console.print(f"\n[{COLOURS[action]}]{VERBS[action]}:[/]")
+            for step in grouped[action]:
+                _print_step(step, full)
+    for address in plan.forget:
+        console.print(f"  [dim]state: forget {escape(address)} (gone from the cloud)[/]")
+    for address in plan.clear_pending:
+        console.print(f"  [dim]state: clear the unfinished intent for {escape(address)}[/]")
+    if counts.get("replace") or counts.get("delete"):
+        console.print("\n[bold red]Replacements and deletions lose what those resources "
+                      "hold. Read them before you go on.[/]")
+
+
+def _can_ask() -> bool:
+    return sys.stdin.isatty()
+
+
+def _confirm_apply(yes: bool, as_json: bool) -> Confirm:
+    def confirm(plan: Plan) -> bool:
+        if as_json:
+            print_json({"plan": plan.to_json()})
+        else:
+            print_plan(plan)
+        if yes:
+            return True
+        if not _can_ask():
+            raise Refused("no terminal to ask for confirmation", hint="pass --yes")
+        return typer.confirm("Apply this plan?", default=False)
+    return confirm
+
+
+@app.command()
+def plan(site: SiteArg,
+         out: Annotated[Path | None, typer.Option("--out", help="Save the plan here, "
+                                                  "for `provision apply PLAN`.")] = None,
+         full: Annotated[bool, typer.Option("--full", help="Show every attribute.")] = False,
+         as_json: JsonFlag = False, state_dir: StateDir = None, state: StateUrl = None) -> None:
+    """Show what apply would change (changes nothing). Exit 0: nothing to do, 2: changes."""
+    result = make_plan(_workspace(site, state_dir, state), "apply")
+    if out is not None:
+        out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
+    if as_json:
+        print_json(result.to_json())
+    else:
+        print_plan(result, full=full)
+        if out is not None:
+            console.print(f"[dim]saved to {escape(str(out))}; apply it with "
+                          f"`provision apply {escape(str(out))}`[/]")
+    if result.has_changes:
+        raise typer.Exit(2)
+
+
+def _is_plan_file(path: Path) -> bool:
+    return path.suffix.lower() not in (".yaml", ".yml")
+
+
+@app.command()
+def apply(target: Annotated[Path, typer.Argument(help="A site file, or a plan saved by "
+                                                 "`provision plan --out`.")],
+          yes: Yes = False,
+          allow_replace: Annotated[list[str] | None, typer.Option(
+              "--allow-replace", help="Allow replacing this address (repeatable).")] = None,
+          as_json: JsonFlag = False, state_dir: StateDir = None, state: StateUrl = None
+          ) -> None:
+    """Apply a site (computes a plan, shows it, asks) or exactly a saved plan."""
+    saved = load_plan(target) if _is_plan_file(target) else None
+    site = Path(saved.fingerprint.site_file) if saved else target
+    ws = _workspace(site, state_dir, state)
+    mode = saved.mode if saved else "apply"
+    if mode == "destroy":
+        check_teardown_allowed(ws.site)
+    # A saved plan was reviewed when it was made: applying it is the confirmation.
+    done = converge(ws, mode, confirm=_confirm_apply(yes or saved is not None, as_json),
+                    sink=EventPrinter(as_json=as_json), saved=saved,
+                    allow_replace=allow_replace or ())
+    if not done.has_changes and not as_json:
+        console.print("[green]Nothing to do.[/]")
+
+
+@app.command()
+def teardown(site: SiteArg, yes: Yes = False,
+             confirm_id: Annotated[str | None, typer.Option(
+                 "--confirm", help="The site id, typed out (needed with --yes).")] = None,
+             as_json: JsonFlag = False, state_dir: StateDir = None, state: StateUrl = None
+             ) -> None:
+    """Remove every cloud resource of the site: users disabled and data archived first,
+    then deletion in reverse dependency order, then a sweep by tags."""
+    ws = _workspace(site, state_dir, state)
+    check_teardown_allowed(ws.site)
+    site_id = ws.site.site.id
+
+    def confirm(plan: Plan) -> bool:
+        if as_json:
+            print_json({"plan": plan.to_json()})
+        else:
+            print_plan(plan)
+        if yes:
+            if confirm_id != site_id:
+                raise Refused("--yes needs --confirm with the site id",
+                              hint=f"--yes --confirm {site_id}")
+            return True
+        if not _can_ask():
+            raise Refused("no terminal to ask for confirmation",
+                          hint=f"pass --yes --confirm {site_id}")
+        typed = typer.prompt(f"Type the site id ({site_id}) to tear it down")
+        if typed.strip() != site_id:
+            raise Refused("the site id typed does not match; nothing was changed")
+        return True
+
+    done = converge(ws, "destroy", confirm=confirm, sink=EventPrinter(as_json=as_json))
+    if not done.has_changes and not as_json:
+        console.print("[green]Nothing of the site is left in the cloud.[/]")
+
+
+@app.command("status")
+def status_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = None,
+               state: StateUrl = None) -> None:
+    """What state records for the site: resources, unfinished intents, the lock."""
+    report = status(_workspace(site, state_dir, state))
+    if as_json:
+        print_json(report)
+        return
+    console.print(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
+                  f"(serial {report['serial']})")
+    for address, item in report["resources"].items():
+        console.print(f"  {escape(address):<50} {escape(item['id'])}")
+    for address, item in report["pending"].items():
+        console.print(f"  [yellow]unfinished {escape(item['action'])} of "
+                      f"{escape(address)} since {escape(item['since'])}[/]")
+    if report["lock"]:
+        lock = report["lock"]
+        console.print(f"  [yellow]locked by {escape(lock['who'])} (pid {lock['pid']}) since "
+                      f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
+    if not report["resources"]:
+        console.print("  [dim]no resources recorded[/]")
+
+
+@app.command("drift")
+def drift_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = None,
+              state: StateUrl = None) -> None:
+    """Compare the live cloud with state. Exit 0: no drift, 2: drift found."""
+    found = drift(_workspace(site, state_dir, state))
+    if as_json:
+        print_json({"drift": found})
+    elif not found:
+        console.print("[green]No drift: the cloud matches state.[/]")
+    else:
+        for item in found:
+            console.print(f"  [yellow]{escape(item['drift'])}[/] {escape(item['address'])} "
+                          f"[dim]({escape(item['id'])})[/]")
+            for name, change in item.get("changes", {}).items():
+                console.print(f"        {escape(name)}: state {_value(change['state'])}, "
+                              f"live {_value(change['live'])}")
+    if found:
+        raise typer.Exit(2)
+
+
+@app.command("force-unlock")
+def force_unlock(site: SiteArg, lock_id: Annotated[str, typer.Argument(
+                     help="The lock id, as the refusal or `provision status` shows it.")],
+                 state_dir: StateDir = None, state: StateUrl = None) -> None:
+    """Release a lock left by a run that died. Only the lock with this id is removed."""
+    holder = _workspace(site, state_dir, state).backend.force_unlock(lock_id)
+    console.print(f"released the lock held by {escape(holder.describe())}")
+
+
+def iam_policy_document() -> dict[str, Any]:
+    """The least-privilege policy: every action a resource type or the engine declares,
+    one statement per service."""
+    actions = set(ENGINE_PERMISSIONS)
+    for rt in REGISTRY.values():
+        actions.update(rt.permissions)
+    by_service: dict[str, list[str]] = defaultdict(list)
+    for action in sorted(actions):
+        by_service[action.split(":", 1)[0]].append(action)
+    return {"Version": "2012-10-17", "Statement": [
+        {"Sid": "".join(p.capitalize() for p in service.replace("-", " ").split()),
+         "Effect": "Allow", "Action": listed, "Resource": "*"}
+        for service, listed in sorted(by_service.items())]}
+
+
+@app.command("iam-policy")
+def iam_policy() -> None:
+    """Print the IAM policy the tool needs, built from every resource type's declarations."""
+    print_json(iam_policy_document())

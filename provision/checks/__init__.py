@@ -10,14 +10,19 @@ from typing import Any
 from provision.checks import policy, semantic  # noqa: F401  (registers the rules)
 from provision.checks.findings import Finding, Severity
 from provision.checks.rules import RULES, Problem, Rule
-from provision.checks.schema import check_schema
+from provision.checks.schema import SCHEMA_RULES, check_schema
 from provision.errors import SiteInvalid
-from provision.site.loader import read_yaml
+from provision.site.loader import LOADER_RULES, read_yaml
 from provision.site.model import Identity, Site
-from provision.site.source import Location, SourceMap
-from provision.site.users_csv import read_users
+from provision.site.source import SourceMap
+from provision.site.users_csv import USERS_FILE_RULES, read_users
 
-__all__ = ["RULES", "Finding", "Severity", "Validation", "load_site", "validate_file"]
+__all__ = ["RULES", "STRUCTURAL_CHECKS", "Finding", "Severity", "Validation", "load_site",
+           "validate_file"]
+
+# Checks that are not Rules (they run before a Site exists): id -> what they enforce.
+# Every one of them reports errors.
+STRUCTURAL_CHECKS = {**LOADER_RULES, **SCHEMA_RULES, **USERS_FILE_RULES}
 
 
 @dataclass
@@ -37,14 +42,11 @@ class Validation:
 
 def _with_csv_users(identity: Identity, site_file: Path, source: SourceMap
                     ) -> tuple[Identity, list[Finding]]:
+    """Appends the users of `users_file` (relative to the site file) to the inline ones."""
     if identity.users_file is None:
         return identity, []
-    offset = len(identity.users)
     extra, findings = read_users(site_file.parent / identity.users_file, source,
-                                 ("identity", "users"))
-    for i in range(len(extra)):  # CSV rows follow any inline users
-        loc = source.locations.pop(("identity", "users", i))
-        source.locations[("identity", "users", offset + i)] = loc
+                                 ("identity", "users"), first_index=len(identity.users))
     return identity.model_copy(update={"users": [*identity.users, *extra]}), findings
 
 
@@ -55,6 +57,7 @@ def _run_rule(rule: Rule, target: Any, source: SourceMap) -> list[Finding]:
 
 
 def validate_file(path: Path) -> Validation:
+    """Every finding for one site file; never raises for anything wrong with the file."""
     document = read_yaml(path)
     if document.findings:
         return Validation(path, None, document.findings)
@@ -80,9 +83,6 @@ def validate_file(path: Path) -> Validation:
 
 def load_site(path: Path) -> Site:
     """The site, ready for planning; raises SiteInvalid (with every finding) on any error."""
-    if not path.is_file():
-        raise SiteInvalid([Finding("file.missing", Severity.ERROR, Location(str(path), 1),
-                                   f"{path} is not a file", "check the path")])
     result = validate_file(path)
     if result.site is None or not result.ok:
         raise SiteInvalid(result.findings)

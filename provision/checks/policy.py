@@ -18,6 +18,14 @@ from provision.site.source import PathKey
 
 ERROR, WARNING = Severity.ERROR, Severity.WARNING
 PRIVATE_CIRCUITS = {LinkType.HSCN, LinkType.MPLS}
+# Links of one family share their faults (the same duct, the same mast), so a backup must come
+# from another family.
+LINK_FAMILIES = {
+    LinkType.BROADBAND: "fixed line", LinkType.FTTP: "fixed line",
+    LinkType.FOUR_G: "mobile", LinkType.FIVE_G: "mobile",
+    LinkType.SATELLITE: "satellite",
+    LinkType.HSCN: "private circuit", LinkType.MPLS: "private circuit",
+}
 UK_REGIONS = {"eu-west-2"}
 # Well-known public resolvers that do not filter malicious domains: not protective DNS.
 UNFILTERED_RESOLVERS = {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "208.67.222.222",
@@ -29,6 +37,7 @@ SECRET_VALUES = [
     (re.compile(r"\b(AKIA|ASIA)[A-Z0-9]{16}\b"), "an AWS access key id"),
     (re.compile(r"\bgh[pousr]_[A-Za-z0-9]{30,}\b"), "a GitHub token"),
     (re.compile(r"\bxox[abpr]-[A-Za-z0-9-]{10,}\b"), "a Slack token"),
+    (re.compile(r"://[^/\s:@]+:[^/\s@]+@"), "a URL with a password in it"),
 ]
 # Keys whose value is the *name* of a secret, which is exactly what the file should hold.
 SECRET_REFERENCE_KEYS = {"passphrase_secret", "credentials_secret", "secret"}
@@ -51,8 +60,8 @@ def private_circuit_only(site: Site) -> Iterator[Problem]:
                       "add a broadband or FTTP link as primary; keep HSCN as an extra if needed")
 
 
-@rule("IF002", ERROR, "a backup link of a different type than the primary (warning if none)",
-      needs=["connectivity"])
+@rule("IF002", ERROR, "a backup link of another kind than the primary: fixed line, mobile, "
+      "satellite (warning if there is no backup)", needs=["connectivity"])
 def backup_link(site: Site) -> Iterator[Problem]:
     links = site.connectivity.links
     primary = next((link for link in links if link.role == "primary"), None)
@@ -61,11 +70,14 @@ def backup_link(site: Site) -> Iterator[Problem]:
         yield Problem(("connectivity", "links"), "the site has no backup link; one fault "
                       "takes it offline", "add a 4g or 5g link with `role: backup`",
                       severity=WARNING)
-    elif primary and all(link.type == primary.type for _, link in backups):
-        i = backups[0][0]
-        yield Problem(("connectivity", "links", i, "type"), f"the backup link is "
-                      f"{primary.type.value}, like the primary; a shared fault takes both down",
-                      "use a backup of another type, e.g. 4g or 5g for a broadband primary")
+    elif primary and all(LINK_FAMILIES[link.type] == LINK_FAMILIES[primary.type]
+                         for _, link in backups):
+        i, backup = backups[0]
+        family = LINK_FAMILIES[primary.type]
+        yield Problem(("connectivity", "links", i, "type"), f"the backup link "
+                      f"({backup.type.value}) is a {family} link like the primary "
+                      f"({primary.type.value}); a shared fault takes both down",
+                      "use a backup of another kind, e.g. 4g or 5g for a fixed-line primary")
 
 
 @rule("IF003", ERROR, "MFA is required for every identity", needs=["identity"])
@@ -76,17 +88,21 @@ def mfa_required(site: Site) -> Iterator[Problem]:
 
 
 @rule("IF004", ERROR, "guest-like segments (client isolation or open Wi-Fi) reach nothing but "
-      "the internet", needs=["network"])
+      "the internet, and no segment reaches into them", needs=["network"])
 def guest_reach(site: Site) -> Iterator[Problem]:
     for i, seg in enumerate(site.network.segments):
-        if not is_guest_like(site, seg.name):
-            continue
         for j, entry in enumerate(seg.reach):
             parsed = parse_reach(entry)
-            if parsed and parsed[0] != "internet":
+            if parsed is None or parsed[0] in ("internet", seg.name):
+                continue
+            if is_guest_like(site, seg.name):
                 yield Problem(("network", "segments", i, "reach", j), f"guest-like segment "
                               f"'{seg.name}' reaches '{entry}'",
                               "guest segments reach only `internet`; remove this entry")
+            elif is_guest_like(site, parsed[0]):
+                yield Problem(("network", "segments", i, "reach", j), f"segment '{seg.name}' "
+                              f"reaches into guest-like segment '{parsed[0]}'",
+                              "keep guest segments isolated; remove this entry")
 
 
 @rule("IF005", ERROR, "no secret values in the site file; refer to them by name",
@@ -158,13 +174,13 @@ def temporary_lifetime(site: Site) -> Iterator[Problem]:
 @rule("IF010", ERROR, "DNS goes through protective resolvers", needs=["network"])
 def protective_dns(site: Site) -> Iterator[Problem]:
     listed = site.network.dns.resolvers
-    if not isinstance(listed, list) or "protective" in listed:
+    if not isinstance(listed, list):
         return
     for i, entry in enumerate(listed):
         if entry in UNFILTERED_RESOLVERS:
             yield Problem(("network", "dns", "resolvers", i), f"{entry} is a public resolver "
                           "that does not block malicious domains", "use `resolvers: protective`")
-    if not set(listed) & UNFILTERED_RESOLVERS:
+    if set(listed) - UNFILTERED_RESOLVERS - {"protective"}:
         yield Problem(("network", "dns", "resolvers"), "resolvers are given by address; the "
                       "tool cannot tell they are protective", "use `resolvers: protective` "
                       "unless these are your protective DNS service's addresses",

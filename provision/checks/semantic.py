@@ -6,10 +6,12 @@ import ipaddress
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from provision.checks.findings import Severity
 from provision.checks.rules import Problem, rule
 from provision.site.model import Site
+from provision.site.source import PathKey
 
 ERROR = Severity.ERROR
 DNS_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
@@ -17,6 +19,9 @@ SITE_ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,38}[a-z0-9]$")
 EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+$")
 REACH = re.compile(r"^(?P<segment>[^:]+)(?::(?P<proto>tcp|udp)/(?P<port>\d{1,5}))?$")
 HOST_PORT = re.compile(r"^(?P<host>[A-Za-z0-9.-]+):(?P<port>\d{1,5})$")
+AWS_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+# What AWS Secrets Manager accepts as a name: a passphrase with spaces or "!" is not one.
+SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
 
 
 def parse_reach(entry: str) -> tuple[str, str | None, int | None] | None:
@@ -32,6 +37,13 @@ def is_domain(name: str) -> bool:
     return len(labels) >= 2 and all(DNS_LABEL.match(label) for label in labels)
 
 
+def _secret_reference(path: PathKey, name: str | None) -> Iterator[Problem]:
+    if name is not None and not SECRET_NAME.match(name):
+        yield Problem(path, f"'{name}' is not a secret-store name (letters, digits and "
+                      "/_+=.@- only)", "name the secret-store entry, e.g. "
+                      "provision/my-site/wifi/clinical; never write the secret itself")
+
+
 def _duplicates(values: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
     """Yields (index, value) for every value seen before."""
     seen: set[Any] = set()
@@ -41,16 +53,25 @@ def _duplicates(values: Iterable[tuple[Any, Any]]) -> Iterator[tuple[Any, Any]]:
         seen.add(value)
 
 
+def is_site_id(text: str) -> bool:
+    """3-40 lowercase letters, digits and single hyphens, not at either end."""
+    return bool(SITE_ID.match(text)) and "--" not in text
+
+
 @rule("site-id", ERROR, "the site id is a DNS label of 3-40 characters", needs=["site"])
 def site_id(site: Site) -> Iterator[Problem]:
-    if not SITE_ID.match(site.site.id) or "--" in site.site.id:
+    if not is_site_id(site.site.id):
         yield Problem(("site", "id"), f"site id '{site.site.id}' is not a DNS label of 3-40 "
                       "lowercase letters, digits and single hyphens",
                       "use something like 'nightingale-north'")
 
 
-@rule("dns-zone", ERROR, "the parent DNS zone is a domain name", needs=["cloud"])
-def dns_zone(site: Site) -> Iterator[Problem]:
+@rule("cloud", ERROR, "the region is an AWS region name; the parent DNS zone is a domain name",
+      needs=["cloud"])
+def cloud(site: Site) -> Iterator[Problem]:
+    if not AWS_REGION.match(site.cloud.region):
+        yield Problem(("cloud", "region"), f"'{site.cloud.region}' is not an AWS region name",
+                      "write it like eu-west-2 (London)")
     if not is_domain(site.cloud.dns_zone.lower()):
         yield Problem(("cloud", "dns_zone"), f"'{site.cloud.dns_zone}' is not a domain name",
                       "use the parent zone the site is published under, e.g. "
@@ -79,7 +100,7 @@ def contact_email(site: Site) -> Iterator[Problem]:
 
 
 @rule("links", ERROR, "link names and interfaces are unique, one link is primary; static and "
-      "pppoe links say how they connect", needs=["connectivity"])
+      "pppoe links say how they connect, and only they do", needs=["connectivity"])
 def links(site: Site) -> Iterator[Problem]:
     items = site.connectivity.links
     for i, name in _duplicates(enumerate(link.name for link in items)):
@@ -108,10 +129,49 @@ def links(site: Site) -> Iterator[Problem]:
                 yield Problem(("connectivity", "links", i, "next_hop"),
                               f"'{link.next_hop}' is not an IP address",
                               "write the provider router's address, like 192.0.2.1")
+            elif (link.address and link.next_hop and _is_interface(link.address)
+                  and ipaddress.ip_address(link.next_hop)
+                  not in ipaddress.ip_interface(link.address).network):
+                yield Problem(("connectivity", "links", i, "next_hop"),
+                              f"next_hop {link.next_hop} is not in {link.address}'s network",
+                              "the provider's router is on the link's own subnet; check both")
+        else:
+            for key in ("address", "next_hop"):
+                if getattr(link, key):
+                    yield Problem(("connectivity", "links", i, key), f"'{key}' is only used "
+                                  f"with `addressing: static`; link '{link.name}' uses "
+                                  f"{link.addressing}", f"remove `{key}:`, or set "
+                                  "`addressing: static`")
         if link.addressing == "pppoe" and not link.credentials_secret:
             yield Problem(("connectivity", "links", i), f"pppoe link '{link.name}' names no "
                           "credentials_secret", "add `credentials_secret:` naming the "
                           "secret-store entry with the PPP credentials")
+        elif link.addressing != "pppoe" and link.credentials_secret:
+            yield Problem(("connectivity", "links", i, "credentials_secret"),
+                          "'credentials_secret' is only used with `addressing: pppoe`",
+                          "remove it, or set `addressing: pppoe`")
+        yield from _secret_reference(("connectivity", "links", i, "credentials_secret"),
+                                     link.credentials_secret)
+
+
+@rule("interfaces", ERROR, "the LAN interface is not also a WAN link's interface",
+      needs=["connectivity", "gateway"])
+def interfaces(site: Site) -> Iterator[Problem]:
+    for i, link in enumerate(site.connectivity.links):
+        if link.interface == site.gateway.lan_interface:
+            yield Problem(("connectivity", "links", i, "interface"), f"link '{link.name}' uses "
+                          f"{link.interface}, the gateway's lan_interface",
+                          "plug each WAN link into its own port")
+
+
+@rule("gateway-host", ERROR, "the gateway host is an address, a host name or 'lab'",
+      needs=["gateway"])
+def gateway_host(site: Site) -> Iterator[Problem]:
+    host = site.gateway.host
+    if host != "lab" and not _is_ip(host) and not is_domain(host.lower()):
+        yield Problem(("gateway", "host"), f"'{host}' is not an address or host name",
+                      'write the address Ansible reaches the gateway on, e.g. 192.0.2.10, or '
+                      '"lab"')
 
 
 def _is_ip(text: str) -> bool:
@@ -120,6 +180,15 @@ def _is_ip(text: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _is_url(text: str) -> bool:
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018  (raises on a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _is_interface(text: str) -> bool:
@@ -166,6 +235,15 @@ def segments(site: Site) -> Iterator[Problem]:
     for i, ssid in _duplicates((i, s.wifi.ssid) for i, s in enumerate(items) if s.wifi):
         yield Problem(("network", "segments", i, "wifi", "ssid"), f"SSID '{ssid}' is used twice",
                       "give each Wi-Fi network its own name")
+    for i, seg in enumerate(items):
+        if seg.wifi is None:
+            continue
+        wifi = ("network", "segments", i, "wifi")
+        if len(seg.wifi.ssid.encode()) > 32:
+            yield Problem(wifi + ("ssid",), f"SSID '{seg.wifi.ssid}' is "
+                          f"{len(seg.wifi.ssid.encode())} bytes; Wi-Fi allows 32",
+                          "shorten it (accented letters take two bytes)")
+        yield from _secret_reference(wifi + ("passphrase_secret",), seg.wifi.passphrase_secret)
 
 
 @rule("cidrs", ERROR, "segment CIDRs are valid IPv4 networks without host bits and do not "
@@ -186,6 +264,10 @@ def cidrs(site: Site) -> Iterator[Problem]:
             yield Problem(path, f"'{seg.cidr}' has host bits set", f"did you mean {net}?")
         if net.prefixlen > 29:
             yield Problem(path, f"{net} leaves no room for clients", "use /29 or larger")
+        elif not net.is_private:
+            yield Problem(path, f"{net} is not a private range; the gateway NATs segments to "
+                          "the internet", "use a range inside 10.0.0.0/8, 172.16.0.0/12 or "
+                          "192.168.0.0/16", severity=Severity.WARNING)
         for j, other in parsed:
             if net.overlaps(other):
                 yield Problem(path, f"{net} overlaps segment "
@@ -220,7 +302,8 @@ def reach(site: Site) -> Iterator[Problem]:
                               "use one of: internet, " + ", ".join(sorted(names)))
 
 
-@rule("resolvers", ERROR, "listed DNS resolvers are IP addresses", needs=["network"])
+@rule("resolvers", ERROR, "listed DNS resolvers are IP addresses; time servers are addresses "
+      "or host names", needs=["network"])
 def resolvers(site: Site) -> Iterator[Problem]:
     listed = site.network.dns.resolvers
     if isinstance(listed, list):
@@ -228,6 +311,10 @@ def resolvers(site: Site) -> Iterator[Problem]:
             if entry != "protective" and not _is_ip(entry):
                 yield Problem(("network", "dns", "resolvers", i), f"'{entry}' is not an IP "
                               "address", "list resolver addresses, or write `protective`")
+    for i, server in enumerate(site.network.ntp):
+        if not _is_ip(server) and not is_domain(server.lower()):
+            yield Problem(("network", "ntp", i), f"time server '{server}' is not an address or "
+                          "host name", "write it like time.cloudflare.com")
 
 
 @rule("admin-segment", ERROR, "the gateway's admin segment exists",
@@ -275,6 +362,20 @@ def services(site: Site) -> Iterator[Problem]:
         if svc.exposure == "public" and not svc.origin:
             yield Problem(path, f"public service '{svc.name}' has no origin",
                           "add `origin: https://...` for the address behind it")
+        if svc.origin is not None and not _is_url(svc.origin):
+            yield Problem(path + ("origin",), f"origin '{svc.origin}' is not a URL with a host",
+                          "write it like https://bedboard.example-saas.example")
+        only = {"public": ("origin", "sign_in"), "saas": ("endpoints",)}
+        for exposure, keys in only.items():
+            for key in keys:
+                if svc.exposure != exposure and getattr(svc, key):
+                    yield Problem(path + (key,), f"'{key}' is only used with `exposure: "
+                                  f"{exposure}`; service '{svc.name}' is {svc.exposure}",
+                                  f"remove `{key}:`, or set `exposure: {exposure}`")
+        if svc.exposure == "saas" and not svc.endpoints:
+            yield Problem(path, f"saas service '{svc.name}' lists no endpoints",
+                          "add `endpoints: [\"host.example.com:443\"]` so egress to it can be "
+                          "monitored")
         for j, endpoint in enumerate(svc.endpoints):
             match = HOST_PORT.match(endpoint)
             if not match or not 1 <= int(match["port"]) <= 65535:

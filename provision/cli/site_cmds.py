@@ -1,55 +1,85 @@
-"""Commands about the site file itself: validate, schema, new."""
+"""Commands about the site file itself: validate, rules, schema, new."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from provision.checks import RULES, validate_file
+from provision.checks import RULES, STRUCTURAL_CHECKS, Finding, Severity, validate_file
 from provision.cli.app import app
-from provision.cli.output import console, print_findings, print_json
+from provision.cli.output import console, findings_json, print_findings, print_json
 from provision.errors import ProvisionError
 from provision.site.model import SiteKind
-from provision.site.schema import site_json_schema
-from provision.site.templates import new_site_text
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
+SITE_SUFFIXES = (".yaml", ".yml")
+
+
+def site_files(paths: Iterable[Path]) -> list[Path]:
+    """The files named, with each directory replaced by the site files beneath it."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files += sorted(p for p in path.rglob("*") if p.suffix in SITE_SUFFIXES
+                            and p.is_file())
+        else:
+            files.append(path)
+    return files
 
 
 @app.command()
 def validate(
-    sites: Annotated[list[Path], typer.Argument(help="Site files to check.")],
+    sites: Annotated[list[Path], typer.Argument(help="Site files, or directories of them.")],
     as_json: JsonFlag = False,
 ) -> None:
     """Check site files: schema, meaning and the Internet First policy. Exit 1 on any error."""
-    findings = []
-    for path in sites:
-        if not path.is_file():
-            raise ProvisionError(f"{path} is not a file", hint="check the path")
-        findings += validate_file(path).findings
-    print_findings(findings, as_json=as_json)
-    if any(f.is_error for f in findings):
+    files = site_files(sites)
+    if not files:
+        raise ProvisionError("no site files found in " + ", ".join(map(str, sites)),
+                             hint="site files end in .yaml or .yml")
+    findings: list[Finding] = []
+    summary: list[dict[str, Any]] = []
+    for path in files:
+        found = validate_file(path).findings
+        findings += found
+        errors = sum(1 for f in found if f.is_error)
+        summary.append({"file": str(path), "ok": not errors, "errors": errors,
+                        "warnings": len(found) - errors})
+    failed = any(f.is_error for f in findings)
+    if as_json:
+        print_json({"ok": not failed, "files": summary, "findings": findings_json(findings)})
+    else:
+        for item in summary:
+            if not item["errors"] and not item["warnings"]:
+                console.print(f"[bold]{item['file']}[/]: [green]ok[/]")
+        print_findings(findings, as_json=False)
+    if failed:
         raise typer.Exit(1)
 
 
 @app.command()
 def rules(as_json: JsonFlag = False) -> None:
     """List every check with its id, severity and what it enforces."""
-    listing = [{"id": r.id, "severity": r.severity.value, "summary": r.summary}
-               for r in RULES.values()]
+    listing = [{"id": rule_id, "severity": Severity.ERROR.value, "summary": summary}
+               for rule_id, summary in STRUCTURAL_CHECKS.items()]
+    listing += [{"id": r.id, "severity": r.severity.value, "summary": r.summary}
+                for r in RULES.values()]
     if as_json:
         print_json(listing)
         return
     for item in listing:
-        console.print(f"{item['id']:<15} {item['severity']:<8} {item['summary']}")
+        console.print(f"{item['id']:<20} {item['severity']:<8} {item['summary']}")
 
 
 @app.command()
 def schema() -> None:
     """Print the site file's JSON Schema (for editors' YAML language servers)."""
+    from provision.site.schema import site_json_schema
+
     print(json.dumps(site_json_schema(), indent=2))
 
 
@@ -62,12 +92,17 @@ def new(
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
 ) -> None:
     """Write a commented site file for KIND that validates as written."""
+    from provision.site.templates import new_site_text
+
+    text = new_site_text(kind, site_id, name)
     target = out or Path(f"{site_id}.yaml")
     if target.exists() and not force:
         raise ProvisionError(f"{target} exists", hint="choose another --out, or --force")
-    target.write_text(new_site_text(kind, site_id, name), encoding="utf-8")
-    result = validate_file(target)
-    if not result.ok:
-        print_findings(result.findings, as_json=False)
-        raise typer.Exit(1)
-    console.print(f"wrote {target}; next: `provision validate {target}`")
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise ProvisionError(f"cannot write {target}: {exc.strerror}",
+                             hint="check that the folder exists and you may write to it"
+                             ) from exc
+    console.print(f"wrote {target}; next: edit the values marked CHANGE, then "
+                  f"`provision validate {target}`")

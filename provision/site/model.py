@@ -12,7 +12,16 @@ import os
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    StrictBool,
+    StrictInt,
+)
+from pydantic_core import PydanticCustomError
 
 from provision.site.source import SourceMap
 
@@ -23,6 +32,16 @@ class _Section(BaseModel):
 
 Text = Annotated[str, Field(min_length=1)]
 PositiveInt = Annotated[StrictInt, Field(gt=0)]
+
+
+def _not_a_number(value: object) -> object:
+    """pydantic would read a number as seconds since 1970; in a site file that is a typo."""
+    if isinstance(value, (int, float)):
+        raise PydanticCustomError("date_from_number", "a number is not a date")
+    return value
+
+
+Day = Annotated[dt.date, BeforeValidator(_not_a_number)]
 
 
 class SiteKind(StrEnum):
@@ -39,8 +58,8 @@ class Contact(_Section):
 
 
 class Lifetime(_Section):
-    opens: dt.date = Field(description="First day the site is open (YYYY-MM-DD).")
-    closes: dt.date | None = Field(
+    opens: Day = Field(description="First day the site is open (YYYY-MM-DD).")
+    closes: Day | None = Field(
         None, description="Temporary sites: after this date the site is due for teardown.")
     retain_data_days: StrictInt | None = Field(
         None, description="How long the archive of the site's data and logs is kept after "
@@ -223,14 +242,16 @@ class Site(_Section):
 
     model_config = ConfigDict(extra="forbid", frozen=True, title="provision site file")
 
-    site: SiteInfo
-    cloud: Cloud
-    connectivity: Connectivity
-    gateway: Gateway
-    network: Network
-    identity: Identity
-    services: list[Service] = Field(default_factory=list)
-    monitoring: Monitoring = Field(default_factory=Monitoring)
+    site: SiteInfo = Field(description="What the site is, who runs it and when it is open.")
+    cloud: Cloud = Field(description="Where the site's cloud resources live.")
+    connectivity: Connectivity = Field(description="The site's internet links and failover.")
+    gateway: Gateway = Field(description="The on-site gateway and how it is administered.")
+    network: Network = Field(description="LAN segments (VLANs), Wi-Fi, DNS and time.")
+    identity: Identity = Field(description="Staff sign-in: groups and users, MFA.")
+    services: list[Service] = Field(default_factory=list, description="Services the site "
+                                    "publishes (public) or uses over the internet (saas).")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Who is alerted "
+                                   "and how long logs are kept.")
     _source: SourceMap | None = PrivateAttr(None)
 
     @property

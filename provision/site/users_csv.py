@@ -9,14 +9,17 @@ from pydantic import ValidationError
 
 from provision.checks.findings import Finding, Severity
 from provision.site.model import User
-from provision.site.source import Location, SourceMap
+from provision.site.source import Location, PathKey, SourceMap
 
 COLUMNS = ("email", "name", "groups")
+USERS_FILE_RULES = {"users-file": "users_file exists and is a UTF-8 CSV of email,name,groups "
+                    "with an email and a name on every row"}
 
 
-def read_users(csv_path: Path, source: SourceMap, users_key: tuple[str, ...]
+def read_users(csv_path: Path, source: SourceMap, users_key: PathKey, first_index: int
                ) -> tuple[list[User], list[Finding]]:
-    """Reads users, recording each row's line under `users_key + (index,)` in `source`."""
+    """Reads users, recording each row's line under `users_key + (first_index + n,)`, so that
+    findings about a CSV user name the CSV file and row."""
     users: list[User] = []
     findings: list[Finding] = []
 
@@ -25,33 +28,47 @@ def read_users(csv_path: Path, source: SourceMap, users_key: tuple[str, ...]
                                 message, fix))
 
     try:
-        text = csv_path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        findings.append(Finding("users-file", Severity.ERROR, source.at("identity", "users_file"),
-                                f"users_file {csv_path} does not exist",
-                                "the path is relative to the site file; check the name"))
+        raw = csv_path.read_bytes()
+    except OSError as exc:
+        missing = isinstance(exc, FileNotFoundError)
+        findings.append(Finding(
+            "users-file", Severity.ERROR, source.at("identity", "users_file"),
+            f"users_file {csv_path} " + ("does not exist" if missing else
+                                         f"cannot be read: {exc.strerror}"),
+            "the path is relative to the site file; check the name"))
         return users, findings
-    except UnicodeDecodeError:
-        problem(1, "the CSV is not UTF-8", "save it as UTF-8 CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problem(raw[: exc.start].count(b"\n") + 1, "the CSV is not UTF-8",
+                "save it as 'CSV UTF-8'")
         return users, findings
-    rows = csv.reader(text.splitlines())
-    header = [h.strip().lower() for h in next(rows, [])]
-    if tuple(header[:3]) != COLUMNS:
-        problem(1, f"the header is {','.join(header) or '(empty)'}",
-                "the first line must be: email,name,groups")
-        return users, findings
-    for line, row in enumerate(rows, start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        if len(row) < 2:
-            problem(line, "a row needs at least email and name", "write: email,name,group1;group2")
-            continue
-        groups = [g.strip() for g in (row[2] if len(row) > 2 else "").split(";") if g.strip()]
-        try:
-            user = User(email=row[0].strip(), name=row[1].strip(), groups=groups)
-        except ValidationError as exc:
-            problem(line, "; ".join(e["msg"] for e in exc.errors()), "fill in email and name")
-            continue
-        source.record((*users_key, len(users)), line, csv_path)
-        users.append(user)
+    rows = csv.reader(text.splitlines(keepends=True))
+    try:
+        header = [h.strip().lower() for h in next(rows, [])]
+        if tuple(header[:3]) != COLUMNS:
+            problem(1, f"the header is {','.join(header) or '(empty)'}",
+                    "the first line must be: email,name,groups")
+            return users, findings
+        line = rows.line_num + 1
+        for row in rows:
+            if not any(cell.strip() for cell in row):
+                pass
+            elif len(row) < 2:
+                problem(line, "a row needs at least email and name",
+                        "write: email,name,group1;group2")
+            else:
+                groups = [g.strip() for g in (row[2] if len(row) > 2 else "").split(";")
+                          if g.strip()]
+                try:
+                    user = User(email=row[0].strip(), name=row[1].strip(), groups=groups)
+                except ValidationError as exc:
+                    empty = " or ".join(str(e["loc"][0]) for e in exc.errors())
+                    problem(line, f"this row has no {empty}", "fill in email and name")
+                else:
+                    source.record((*users_key, first_index + len(users)), line, csv_path)
+                    users.append(user)
+            line = rows.line_num + 1  # the next row starts here; a quoted cell may span lines
+    except csv.Error as exc:
+        problem(rows.line_num, f"the CSV cannot be read: {exc}", "check the quotes on this row")
     return users, findings

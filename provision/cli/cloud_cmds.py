@@ -48,6 +48,11 @@ VERBS = {"retire": "to retire", "create": "to create", "adopt": "to adopt (found
          "update": "to update", "replace": "to REPLACE", "delete": "to DELETE"}
 
 
+def _say(text: str) -> None:
+    """Ids and ARNs hold `:name:` sequences that rich would turn into emoji."""
+    console.print(text, emoji=False, soft_wrap=True)
+
+
 def _workspace(site: Path, state_dir: Path | None, state_url: str | None) -> Workspace:
     return open_workspace(site, StateOptions(state_dir, state_url))
 
@@ -59,14 +64,16 @@ def _value(value: Any) -> str:
 def _print_step(step: Step, full: bool) -> None:
     colour = COLOURS[step.action]
     ident = f" [dim]({escape(step.id)})[/]" if step.id else ""
-    console.print(f"  [{colour}]{SIGNS[step.action]:>3} {escape(step.address)}[/]{ident}")
+    _say(f"  [{colour}]{SIGNS[step.action]:>3} {escape(step.address)}[/]{ident}")
     if full and step.attrs:
         for name, value in step.attrs.items():
             marker = "*" if name in step.changes else " "
-            console.print(f"        {marker} {escape(name)} = {_value(value)}")
+            _say(f"        {marker} {escape(name)} = {_value(value)}")
+        return
+    if step.action in ("create", "delete"):  # every attribute changes: --full shows them
         return
     for name, change in step.changes.items():
-        console.print(f"        {escape(name)}: {_value(change.before)} -> "
+        _say(f"        {escape(name)}: {_value(change.before)} -> "
                       f"{_value(change.after)}")
 
 
@@ -75,10 +82,10 @@ def print_plan(plan: Plan, *, full: bool = False) -> None:
     counts = {a: n for a, n in plan.counts().items() if n}
     title = "Teardown plan" if plan.mode == "destroy" else "Plan"
     if not plan.has_changes:
-        console.print(f"[green]{title} for {escape(plan.site_id)}: nothing to do.[/]")
+        _say(f"[green]{title} for {escape(plan.site_id)}: nothing to do.[/]")
         return
     summary = ", ".join(f"[{COLOURS[a]}]{n} {VERBS[a]}[/]" for a, n in counts.items())
-    console.print(f"[bold]{title} for {escape(plan.site_id)}:[/] {summary or 'state only'}")
+    _say(f"[bold]{title} for {escape(plan.site_id)}:[/] {summary or 'state only'}")
     order = [a for a in ACTIONS if a not in DESTRUCTIVE] + [a for a in ACTIONS
                                                             if a in DESTRUCTIVE]
     grouped: dict[str, list[Step]] = defaultdict(list)
@@ -86,15 +93,15 @@ def print_plan(plan: Plan, *, full: bool = False) -> None:
         grouped[step.action].append(step)
     for action in order:
         if grouped[action]:
-            console.print(f"\n[{COLOURS[action]}]{VERBS[action]}:[/]")
+            _say(f"\n[{COLOURS[action]}]{VERBS[action]}:[/]")
             for step in grouped[action]:
                 _print_step(step, full)
     for address in plan.forget:
-        console.print(f"  [dim]state: forget {escape(address)} (gone from the cloud)[/]")
+        _say(f"  [dim]state: forget {escape(address)} (gone from the cloud)[/]")
     for address in plan.clear_pending:
-        console.print(f"  [dim]state: clear the unfinished intent for {escape(address)}[/]")
+        _say(f"  [dim]state: clear the unfinished intent for {escape(address)}[/]")
     if counts.get("replace") or counts.get("delete"):
-        console.print("\n[bold red]Replacements and deletions lose what those resources "
+        _say("\n[bold red]Replacements and deletions lose what those resources "
                       "hold. Read them before you go on.[/]")
 
 
@@ -131,7 +138,7 @@ def plan(site: SiteArg,
     else:
         print_plan(result, full=full)
         if out is not None:
-            console.print(f"[dim]saved to {escape(str(out))}; apply it with "
+            _say(f"[dim]saved to {escape(str(out))}; apply it with "
                           f"`provision apply {escape(str(out))}`[/]")
     if result.has_changes:
         raise typer.Exit(2)
@@ -161,7 +168,7 @@ def apply(target: Annotated[Path, typer.Argument(help="A site file, or a plan sa
                     sink=EventPrinter(as_json=as_json), saved=saved,
                     allow_replace=allow_replace or ())
     if not done.has_changes and not as_json:
-        console.print("[green]Nothing to do.[/]")
+        _say("[green]Nothing to do.[/]")
 
 
 @app.command()
@@ -196,7 +203,7 @@ def teardown(site: SiteArg, yes: Yes = False,
 
     done = converge(ws, "destroy", confirm=confirm, sink=EventPrinter(as_json=as_json))
     if not done.has_changes and not as_json:
-        console.print("[green]Nothing of the site is left in the cloud.[/]")
+        _say("[green]Nothing of the site is left in the cloud.[/]")
 
 
 @app.command("status")
@@ -207,19 +214,19 @@ def status_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = N
     if as_json:
         print_json(report)
         return
-    console.print(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
+    _say(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
                   f"(serial {report['serial']})")
     for address, item in report["resources"].items():
-        console.print(f"  {escape(address):<50} {escape(item['id'])}")
+        _say(f"  {escape(address):<50} {escape(item['id'])}")
     for address, item in report["pending"].items():
-        console.print(f"  [yellow]unfinished {escape(item['action'])} of "
+        _say(f"  [yellow]unfinished {escape(item['action'])} of "
                       f"{escape(address)} since {escape(item['since'])}[/]")
     if report["lock"]:
         lock = report["lock"]
-        console.print(f"  [yellow]locked by {escape(lock['who'])} (pid {lock['pid']}) since "
+        _say(f"  [yellow]locked by {escape(lock['who'])} (pid {lock['pid']}) since "
                       f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
     if not report["resources"]:
-        console.print("  [dim]no resources recorded[/]")
+        _say("  [dim]no resources recorded[/]")
 
 
 @app.command("drift")
@@ -230,13 +237,13 @@ def drift_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = No
     if as_json:
         print_json({"drift": found})
     elif not found:
-        console.print("[green]No drift: the cloud matches state.[/]")
+        _say("[green]No drift: the cloud matches state.[/]")
     else:
         for item in found:
-            console.print(f"  [yellow]{escape(item['drift'])}[/] {escape(item['address'])} "
+            _say(f"  [yellow]{escape(item['drift'])}[/] {escape(item['address'])} "
                           f"[dim]({escape(item['id'])})[/]")
             for name, change in item.get("changes", {}).items():
-                console.print(f"        {escape(name)}: state {_value(change['state'])}, "
+                _say(f"        {escape(name)}: state {_value(change['state'])}, "
                               f"live {_value(change['live'])}")
     if found:
         raise typer.Exit(2)
@@ -248,7 +255,7 @@ def force_unlock(site: SiteArg, lock_id: Annotated[str, typer.Argument(
                  state_dir: StateDir = None, state: StateUrl = None) -> None:
     """Release a lock left by a run that died. Only the lock with this id is removed."""
     holder = _workspace(site, state_dir, state).backend.force_unlock(lock_id)
-    console.print(f"released the lock held by {escape(holder.describe())}")
+    _say(f"released the lock held by {escape(holder.describe())}")
 
 
 def iam_policy_document() -> dict[str, Any]:

@@ -60,7 +60,7 @@ class Intent:
 @dataclass
 class State:
     site_id: str
-    lineage: str = field(default_factory=lambda: str(uuid.uuid4()))
+    lineage: str = ""  # set on the first save; a plan made before it names "" and serial 0
     serial: int = 0
     resources: dict[str, ResourceState] = field(default_factory=dict)
     pending: dict[str, Intent] = field(default_factory=dict)
@@ -271,6 +271,7 @@ class StateStore:
         self._lock = threading.Lock()
 
     def _save(self) -> None:
+        self.state.lineage = self.state.lineage or str(uuid.uuid4())
         self.state.serial += 1
         self.backend.save(self.state)
 

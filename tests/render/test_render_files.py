@@ -159,7 +159,7 @@ def test_nat_is_its_own_table_masquerading_every_wan_link(hospital_out: Path,
     assert "provision_nat" not in in_ns(netns, "nft", "list", "ruleset").stdout
 
 
-def test_forward_chain_is_exactly_reach(hospital_out: Path) -> None:
+def test_forward_chain_is_exactly_reach(hospital_out: Path, field_hospital_file: Path) -> None:
     text = (hospital_out / "gateway/nftables.conf").read_text()
     forward = text.split("chain forward {")[1].split("}\n\n")[0]
     rules = [line.strip() for line in forward.splitlines()
@@ -177,7 +177,9 @@ def test_forward_chain_is_exactly_reach(hospital_out: Path) -> None:
         'iifname "lan0.20" oifname "lan0.10" tcp dport 443 accept',
         'iifname "lan0.30" oifname @wan_interfaces accept',
     ]
-    assert '# network.segments devices reach "clinical:tcp/104" (line 59)' in forward
+    line = next(n for n, text in enumerate(field_hospital_file.read_text().splitlines(), 1)
+                if '"clinical:tcp/104"' in text)
+    assert f'# network.segments devices reach "clinical:tcp/104" (line {line})' in forward
 
 
 def test_dnsmasq_serves_each_segment_and_forwards_only_to_resolvers(hospital_out: Path) -> None:

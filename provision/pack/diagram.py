@@ -9,6 +9,7 @@ segment, then a matrix of what reaches what.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -76,9 +77,24 @@ class Diagram:
     def text(self, x: float, y: float, text: str, css: str, *, size: float = BODY,
              anchor: str = "middle", weight: str = "regular", room: float) -> None:
         """Add a line of text; squeeze it if it would not fit in `room`."""
-        estimate = len(text) * size * GLYPH_WIDTH[weight]
         self.texts.append(Text(x, y, text, css, size, anchor, weight,
-                               room if estimate > room else None))
+                               room if text_width(text, size, weight) > room else None))
+
+
+def text_width(text: str, size: float = BODY, weight: str = "regular") -> float:
+    return len(text) * size * GLYPH_WIDTH[weight]
+
+
+def wrap(text: str, room: float, size: float = BODY, weight: str = "regular") -> list[str]:
+    """Break `text` into lines that fit `room`, at spaces and after hyphens; a single word too
+    long for a line stays whole (and is squeezed when drawn)."""
+    words = re.findall(r"[^\s-]*-|[^\s-]+\s*|\s+", text)
+    lines = [""]
+    for word in words:
+        if lines[-1] and text_width((lines[-1] + word).rstrip(), size, weight) > room:
+            lines.append("")
+        lines[-1] += word
+    return [line.strip() for line in lines]
 
 
 LINK_TYPES = {
@@ -161,7 +177,7 @@ def _legend(d: Diagram, top: float) -> None:
 def _segment_lines(segment: Segment, gateway: str) -> list[str]:
     lines = [segment.cidr, f"Gateway {gateway}"]
     if segment.wifi is None:
-        return [*lines, "No Wi-Fi (wired only)"]
+        return [*lines, "No Wi-Fi"]
     lines.append(f"Wi-Fi: {segment.wifi.ssid}")
     if segment.wifi.security is WifiSecurity.OPEN:
         lines.append("open: no password")
@@ -176,6 +192,19 @@ def _badge(site: Site, segment: Segment) -> tuple[str, str] | None:
     return None
 
 
+def _vlan_in_header(segment: Segment, room: float) -> bool:
+    """The VLAN goes beside the name when both fit; otherwise it moves to the body."""
+    return (text_width(segment.name, 18, "bold") + 8
+            + text_width(f"VLAN {segment.vlan}", 14) <= room)
+
+
+def _segment_body(segment: Segment, gateway: str, room: float) -> list[str]:
+    lines = [] if _vlan_in_header(segment, room) else [f"VLAN {segment.vlan}"]
+    for line in _segment_lines(segment, gateway):
+        lines += wrap(line, room)
+    return lines
+
+
 def _segment_box(d: Diagram, site: Site, lines: list[str], segment: Segment, x: float,
                  y: float, size: tuple[float, float]) -> None:
     """One segment: a header with its name and VLAN, its addresses, Wi-Fi and marker."""
@@ -186,11 +215,12 @@ def _segment_box(d: Diagram, site: Site, lines: list[str], segment: Segment, x: 
     d.rects.append(Rect(x - box_w / 2, y, box_w, SEGMENT_HEADER,
                         "segment-head guest" if guest else "segment-head", rx=0))
     vlan = f"VLAN {segment.vlan}"
-    vlan_room = len(vlan) * 14 * GLYPH_WIDTH["regular"]
+    beside = _vlan_in_header(segment, room)
     d.text(left, y + 23, segment.name, "segment-name guest" if guest else "segment-name",
-           size=18, weight="bold", anchor="start", room=room - vlan_room - 8)
-    d.text(left + room, y + 23, vlan, "segment-vlan guest" if guest else "segment-vlan",
-           size=14, anchor="end", room=vlan_room)
+           size=18, weight="bold", anchor="start", room=room)
+    if beside:
+        d.text(left + room, y + 23, vlan, "segment-vlan guest" if guest else "segment-vlan",
+               size=14, anchor="end", room=room)
     for i, line in enumerate(lines):
         d.text(left, y + SEGMENT_HEADER + 24 + i * LINE, line, "body", anchor="start",
                room=room)
@@ -205,10 +235,10 @@ def _segment_box(d: Diagram, site: Site, lines: list[str], segment: Segment, x: 
 def _segments(d: Diagram, site: Site, gateways: Mapping[str, str], gw_bottom: float) -> float:
     """The LAN trunk and a box per segment, in rows; returns the last row's bottom edge."""
     segments = site.network.segments
-    lines = {seg.name: _segment_lines(seg, gateways[seg.name]) for seg in segments}
     usable = d.width - 2 * MARGIN
     per_row = max(1, min(len(segments), int((usable + GAP) // (SEGMENT_MIN_WIDTH + GAP))))
     box_w = (usable - (per_row - 1) * GAP) / per_row
+    lines = {seg.name: _segment_body(seg, gateways[seg.name], box_w - 24) for seg in segments}
     badges = any(_badge(site, seg) for seg in segments)
     box_h = (SEGMENT_HEADER + 14 + LINE * max(len(body) for body in lines.values())
              + (34 if badges else 0))
@@ -262,30 +292,39 @@ def _matrix(d: Diagram, site: Site, top: float) -> float:
            "Anything not allowed here is blocked by the gateway.", "muted", size=14,
            anchor="start", room=d.width - 2 * MARGIN)
     y = top + 58
-    head_h = 34.0
+    heads = [wrap("Internet" if t == INTERNET else t, col_w - 12, 15, "bold") for t in targets]
+    head_h = 16 + CELL_LINE * max(len(lines) for lines in heads)
     d.rects.append(Rect(MARGIN, y, MATRIX_LABEL_WIDTH, head_h, "matrix-head"))
-    d.text(MARGIN + 10, y + 22, "from \u2193  to \u2192", "matrix-head-text", size=14,
-           anchor="start", room=MATRIX_LABEL_WIDTH - 20)
-    for i, target in enumerate(targets):
+    d.text(MARGIN + 10, y + head_h / 2 + 5, "from \u2193  to \u2192", "matrix-head-text",
+           size=14, anchor="start", room=MATRIX_LABEL_WIDTH - 20)
+    for i, lines in enumerate(heads):
         x = MARGIN + MATRIX_LABEL_WIDTH + i * col_w
         d.rects.append(Rect(x, y, col_w, head_h, "matrix-head"))
-        d.text(x + col_w / 2, y + 22, "Internet" if target == INTERNET else target,
-               "matrix-head-text", size=15, weight="bold", room=col_w - 12)
+        _lines(d, x + col_w / 2, y, head_h, lines, "matrix-head-text", col_w - 12, "middle",
+               size=15, weight="bold")
     y += head_h
     for name in names:
+        label = wrap(name, MATRIX_LABEL_WIDTH - 20, BODY, "bold")
         cells = [_cell_lines(matrix[name, target]) for target in targets]
-        row_h = 16 + CELL_LINE * max(len(lines) for lines in cells)
+        row_h = 16 + CELL_LINE * max(len(lines) for lines in [label, *cells])
         d.rects.append(Rect(MARGIN, y, MATRIX_LABEL_WIDTH, row_h, "matrix-label"))
-        d.text(MARGIN + 10, y + row_h / 2 + 5, name, "body", weight="bold",
-               anchor="start", room=MATRIX_LABEL_WIDTH - 20)
+        _lines(d, MARGIN + 10, y, row_h, label, "body", MATRIX_LABEL_WIDTH - 20, "start",
+               weight="bold")
         for i, (target, lines) in enumerate(zip(targets, cells, strict=True)):
             x = MARGIN + MATRIX_LABEL_WIDTH + i * col_w
             d.rects.append(Rect(x, y, col_w, row_h, CELL_STYLE[matrix[name, target].reach]))
-            first = y + row_h / 2 + 5 - CELL_LINE / 2 * (len(lines) - 1)
-            for j, line in enumerate(lines):
-                d.text(x + col_w / 2, first + CELL_LINE * j, line, "body", room=col_w - 12)
+            _lines(d, x + col_w / 2, y, row_h, lines, "body", col_w - 12, "middle")
         y += row_h
     return y
+
+
+def _lines(d: Diagram, x: float, top: float, height: float, lines: list[str], css: str,
+           room: float, anchor: str, *, size: float = BODY, weight: str = "regular") -> None:
+    """Lines of text centred vertically in a cell `height` tall."""
+    first = top + height / 2 + 5 - CELL_LINE / 2 * (len(lines) - 1)
+    for j, line in enumerate(lines):
+        d.text(x, first + CELL_LINE * j, line, css, size=size, anchor=anchor, weight=weight,
+               room=room)
 
 
 def layout(site: Site, gateways: Mapping[str, str]) -> Diagram:

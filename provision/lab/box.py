@@ -128,9 +128,11 @@ class GatewayBox:
         return ["nsenter", "--target", str(self.pid), "--net", "--mount", "--", *argv]
 
     def inventory_vars(self) -> dict[str, str]:
-        """Host variables that make Ansible run its modules inside the box."""
+        """Host variables that make Ansible run its modules inside the box, and the gateway
+        role start its services directly (a box has no systemd)."""
         return {"ansible_connection": "local",
-                "ansible_python_interpreter": str(self.python_wrapper)}
+                "ansible_python_interpreter": str(self.python_wrapper),
+                "gateway_service_manager": "direct"}
 
     def _write_wrapper(self, pid: int) -> None:
         # ansible-core quotes ansible_python_interpreter as one word, so a script it is.

@@ -60,7 +60,8 @@ def test_run_and_the_python_wrapper_see_the_namespace(box: GatewayBox) -> None:
         capture_output=True, text=True, check=True).stdout
     assert listed.strip() == "['lo', 'wan0', 'wan0-peer']"
     assert box.inventory_vars() == {"ansible_connection": "local",
-                                    "ansible_python_interpreter": str(box.python_wrapper)}
+                                    "ansible_python_interpreter": str(box.python_wrapper),
+                                    "gateway_service_manager": "direct"}
 
 
 def test_run_and_lease_folders_are_private(box: GatewayBox) -> None:

@@ -2,6 +2,7 @@
 
 from provision.cli import (
     cloud_cmds,  # noqa: F401
+    gateway_cmds,  # noqa: F401
     pack_cmds,  # noqa: F401
     render_cmds,  # noqa: F401
     site_cmds,  # noqa: F401  (registers commands)

@@ -1,6 +1,6 @@
 """The handover pack: an HTML page for the people running a site (`provision pack`)."""
 
 from provision.pack.page import render_pack, write_pack
-from provision.pack.results import VerifyCheck, read_verify_results
+from provision.pack.results import read_verify_results
 
-__all__ = ["VerifyCheck", "read_verify_results", "render_pack", "write_pack"]
+__all__ = ["read_verify_results", "render_pack", "write_pack"]

@@ -15,9 +15,9 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from provision.checks.policy import is_guest_like
 from provision.pack.diagram import LINK_TYPES, layout
-from provision.pack.results import VerifyCheck
 from provision.render import gateway_vars
 from provision.site.model import Segment, Site, WifiSecurity
+from provision.verify import CheckResult
 
 TEMPLATES = Path(__file__).resolve().parent.parent.parent / "templates" / "pack"
 PAGE = "index.html"
@@ -86,7 +86,12 @@ def _environment() -> Environment:
     return env
 
 
-def render_pack(site: Site, verify_results: Sequence[VerifyCheck] | None = None, *,
+def _when(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.UTC).strftime("%d %B %Y, %H:%M UTC")
+
+
+def render_pack(site: Site, verify_results: Sequence[CheckResult] | None = None, *,
+                verified_at: dt.datetime | None = None,
                 generated: dt.datetime | None = None) -> str:
     """The page's HTML. `verify_results` None or empty: the page says "not verified yet"."""
     results = list(verify_results or [])
@@ -102,14 +107,16 @@ def render_pack(site: Site, verify_results: Sequence[VerifyCheck] | None = None,
         saas=[s for s in site.services if s.exposure == "saas"],
         results=results,
         failed=[r for r in results if not r.passed],
-        generated=(generated or dt.datetime.now(dt.UTC)).strftime("%d %B %Y, %H:%M UTC"),
+        verified_at=_when(verified_at) if verified_at else None,
+        generated=_when(generated or dt.datetime.now(dt.UTC)),
     )
 
 
-def write_pack(site: Site, out_dir: Path,
-               verify_results: Sequence[VerifyCheck] | None = None) -> Path:
+def write_pack(site: Site, out_dir: Path, verify_results: Sequence[CheckResult] | None = None,
+               *, verified_at: dt.datetime | None = None) -> Path:
     """Write `out_dir/index.html` (creating the folder) and return its path."""
     out_dir.mkdir(parents=True, exist_ok=True)
     target = out_dir / PAGE
-    target.write_text(render_pack(site, verify_results), encoding="utf-8")
+    target.write_text(render_pack(site, verify_results, verified_at=verified_at),
+                      encoding="utf-8")
     return target

@@ -1,33 +1,27 @@
-"""The last verify results, as the pack shows them: one line per check."""
+"""The last verify results, read back from the file `provision verify` saves, for the pack."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from provision.errors import ProvisionError
+from provision.verify import CheckResult
 
 
-@dataclass(frozen=True)
-class VerifyCheck:
-    name: str
-    passed: bool
-    expected: str
-    seen: str
-
-
-def _check(item: Any) -> VerifyCheck:
+def _check(item: Any) -> CheckResult:
     if not isinstance(item, dict) or not isinstance(item.get("passed"), bool) or not item.get(
             "name"):
         raise ValueError(f"not a verify result: {item!r}")
-    return VerifyCheck(str(item["name"]), item["passed"], str(item.get("expected", "")),
-                       str(item.get("seen", "")))
+    measured = item.get("measured")
+    return CheckResult(str(item["name"]), str(item.get("kind", "")), item["passed"],
+                       str(item.get("expected", "")), str(item.get("seen", "")),
+                       measured if isinstance(measured, dict) else {})
 
 
-def read_verify_results(path: Path) -> list[VerifyCheck]:
-    """A JSON list of {name, passed, expected, seen} objects, as `provision verify` saves."""
+def read_verify_results(path: Path) -> list[CheckResult]:
+    """A JSON list of {name, passed, expected, seen, ...} objects (`VerifyReport.save`)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, list):

@@ -13,7 +13,8 @@ from pack_helpers import FIELD_HOSPITAL, diagram_texts
 from PIL import Image
 
 from provision.checks import load_site
-from provision.pack import VerifyCheck, write_pack
+from provision.pack import write_pack
+from provision.verify import CheckResult
 
 WINDOW = (1280, 2000)
 NHS_DARK_BLUE = (0x00, 0x30, 0x87)  # the gateway box, the trunk and the matrix's headings
@@ -51,7 +52,7 @@ def _run_chromium(chromium: str, profile: Path, *args: str) -> subprocess.Comple
 def test_the_pack_renders_in_chromium(chromium: str, tmp_path: Path) -> None:
     site = load_site(FIELD_HOSPITAL)
     page = write_pack(site, tmp_path / "pack",
-                      [VerifyCheck("clinical gets a DHCP lease", True, "a lease", "10.50.10.23")])
+                      [CheckResult("dhcp:clinical", "dhcp", True, "a lease", "10.50.10.23")])
     screenshot = tmp_path / "pack.png"
     run = _run_chromium(chromium, tmp_path / "profile-shot", f"--screenshot={screenshot}",
                         f"--window-size={WINDOW[0]},{WINDOW[1]}", page.as_uri())

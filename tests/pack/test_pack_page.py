@@ -13,10 +13,12 @@ from typer.testing import CliRunner
 
 from provision.checks import load_site
 from provision.cli import app
+from provision.cli.gateway_cmds import results_file
 from provision.errors import ProvisionError
-from provision.pack import VerifyCheck, read_verify_results, render_pack, write_pack
+from provision.pack import read_verify_results, render_pack, write_pack
 from provision.pack.diagram import layout
 from provision.pack.page import segment_rows
+from provision.verify import CheckResult, VerifyReport
 
 
 @pytest.fixture
@@ -128,14 +130,14 @@ def test_not_verified_yet_without_results(page: str) -> None:
 
 
 def test_verify_results_are_shown_with_their_outcome() -> None:
-    results = [VerifyCheck("clinical gets a DHCP lease", True, "a lease in 10.50.10.0/24",
+    results = [CheckResult("dhcp:clinical", "dhcp", True, "a lease in 10.50.10.0/24",
                            "10.50.10.23"),
-               VerifyCheck("guest cannot reach clinical", False, "blocked", "tcp/443 open")]
+               CheckResult("reach:guest->clinical", "reach", False, "blocked", "tcp/443 open")]
     text = visible_text(render_pack(load_site(FIELD_HOSPITAL), results))
     assert "Not verified yet" not in text
     assert "1 of 2 checks failed" in text
-    for needle in ("clinical gets a DHCP lease", "10.50.10.23", "✓ passed",
-                   "guest cannot reach clinical", "tcp/443 open", "✗ failed"):
+    for needle in ("dhcp:clinical", "10.50.10.23", "✓ passed",
+                   "reach:guest->clinical", "tcp/443 open", "✗ failed"):
         assert needle in text
 
 
@@ -165,7 +167,7 @@ def test_cli_writes_the_pack_with_saved_results(tmp_path: Path) -> None:
                                       "--json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output) == {"pack": str(tmp_path / "pack" / "index.html"),
-                                         "verified": True}
+                                         "verify_results": str(saved)}
     text = visible_text((tmp_path / "pack" / "index.html").read_text(encoding="utf-8"))
     assert "All 1 checks passed" in text and "internet from clinical" in text
 
@@ -186,3 +188,28 @@ def test_malformed_verify_results_are_a_user_error(tmp_path: Path, content: str)
     saved.write_text(content)
     with pytest.raises(ProvisionError, match="cannot read verify results"):
         read_verify_results(saved)
+
+
+def test_cli_finds_the_results_verify_saved_for_the_site(variant_file: VariantFile,
+                                                          tmp_path: Path) -> None:
+    """`provision verify` saves beside the site file; pack picks them up by default."""
+    site_file = variant_file(lambda document: None)
+    report = VerifyReport("nightingale-north", "2026-12-01T08:00:00+00:00", 12.5, [
+        CheckResult("nat:clinical", "nat", True, "masqueraded", "203.0.113.2",
+                    {"ms": 3})])
+    report.save(results_file(site_file, "nightingale-north"))
+    result = CliRunner().invoke(app, ["pack", str(site_file), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    text = visible_text((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
+    assert "All 1 checks passed" in text and "nat:clinical" in text
+    assert "Checked on" in text and "Not verified yet" not in text
+
+
+def test_cli_says_not_verified_when_nothing_was_saved(variant_file: VariantFile,
+                                                      tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["pack", str(variant_file(lambda document: None)),
+                                      "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "not verified yet" in result.output
+    text = visible_text((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
+    assert "Not verified yet" in text

@@ -12,7 +12,7 @@ from typing import Any
 
 from provision.checks.findings import Severity
 from provision.checks.rules import Problem, rule
-from provision.checks.semantic import parse_reach
+from provision.checks.semantic import AWS_REGION, parse_reach
 from provision.site.model import LinkType, Site, WifiSecurity
 from provision.site.source import PathKey
 
@@ -30,7 +30,7 @@ UK_REGIONS = {"eu-west-2"}
 # Well-known public resolvers that do not filter malicious domains: not protective DNS.
 UNFILTERED_RESOLVERS = {"8.8.8.8", "8.8.4.4", "1.1.1.1", "1.0.0.1", "208.67.222.222",
                         "208.67.220.220", "4.2.2.1", "4.2.2.2"}
-SECRET_KEYS = re.compile(r"(pass(word|phrase)?|psk|pre.?shared|secret|token|api.?key|"
+SECRET_KEYS = re.compile(r"(pass(word|phrase|wd)?|pwd|psk|pre.?shared|secret|token|api.?key|"
                          r"private.?key|credential)s?$", re.IGNORECASE)
 SECRET_VALUES = [
     (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----"), "a private key"),
@@ -134,8 +134,9 @@ def no_secrets(document: Any) -> Iterator[Problem]:
 @rule("IF006", ERROR, "cloud resources stay in a UK region unless an approval is recorded",
       needs=["cloud"])
 def uk_region(site: Site) -> Iterator[Problem]:
-    if site.cloud.region not in UK_REGIONS and site.cloud.region_exception is None:
-        yield Problem(("cloud", "region"), f"region {site.cloud.region} is outside the UK",
+    region = site.cloud.region
+    if AWS_REGION.match(region) and region not in UK_REGIONS and not site.cloud.region_exception:
+        yield Problem(("cloud", "region"), f"region {region} is outside the UK",
                       "use eu-west-2 (London), or record the approval under "
                       "`cloud.region_exception: {approved_by: ..., reference: ...}`")
 
@@ -217,5 +218,6 @@ def wpa3(site: Site) -> Iterator[Problem]:
 @rule("IF014", WARNING, "someone is alerted when the gateway fails", needs=["monitoring"])
 def alerting(site: Site) -> Iterator[Problem]:
     if not site.monitoring.alert_emails:
-        yield Problem(("monitoring",), "no alert_emails: nobody is told when the site goes "
-                      "offline", "add the on-call address under monitoring.alert_emails")
+        yield Problem(("monitoring", "alert_emails"), "no alert_emails: nobody is told when "
+                      "the site goes offline", "add the on-call address under "
+                      "monitoring.alert_emails")

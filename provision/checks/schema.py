@@ -182,10 +182,14 @@ def _finding(errors: list[Any], data: Any, source: SourceMap, prefix: PathKey) -
     if kind in ("enum", "literal_error"):
         choices = re.findall(r"'([^']*)'", error.get("ctx", {}).get("expected", ""))
         close = _closest(str(value), choices) if isinstance(value, str) else None
+        if isinstance(value, bool):
+            fix = ("YAML reads unquoted yes/no/on/off as true/false; put the value in quotes, "
+                   'e.g. "off"')
+        else:
+            fix = f"did you mean '{close}'?" if close else "use one of the values listed"
         return Finding("schema.choice", Severity.ERROR, where,
                        f"{dotted(path)}: {_describe(value)} is not one of: "
-                       + ", ".join(choices),
-                       f"did you mean '{close}'?" if close else "use one of the values listed")
+                       + ", ".join(choices), fix)
     if kind in _TYPE_NOUNS:
         return Finding("schema.type", Severity.ERROR, where,
                        f"{dotted(path)}: expected {_TYPE_NOUNS[kind]}, got {_describe(value)}",

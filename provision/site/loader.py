@@ -23,6 +23,8 @@ MAX_EXPANDED_NODES = 20_000
 MAX_DEPTH = 64
 MAX_FILE_BYTES = 1_000_000
 MERGE_TAG = "tag:yaml.org,2002:merge"
+PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map",
+              yaml.SequenceNode: "tag:yaml.org,2002:seq"}
 
 LOADER_RULES = {
     "file.missing": "the site file exists",
@@ -90,6 +92,10 @@ class _Builder:
         self.source = source
 
     def build(self, node: yaml.Node, path: PathKey) -> Any:
+        if type(node) in PLAIN_TAGS and node.tag != PLAIN_TAGS[type(node)]:
+            raise _LoaderError("yaml.value", node.start_mark.line + 1,
+                               f"the tag {node.tag} is not allowed in a site file",
+                               "remove the tag (the part starting with !)")
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path)
         if isinstance(node, yaml.SequenceNode):
@@ -180,7 +186,9 @@ def parse_yaml(text: str, file: Path) -> Document:
                         "a site file uses plain values: remove tags such as !!python/... "
                         "and make sure `<<:` merges a mapping")
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # An unclosed quote or bracket is best shown where it was opened.
+        opened = (exc.context or "").startswith("while scanning") and exc.context_mark
+        mark = exc.context_mark if opened else exc.problem_mark or exc.context_mark
         return _refused(file, "yaml.syntax", mark.line + 1 if mark else 1,
                         f"YAML syntax error: {exc.problem or exc}",
                         "check indentation, colons and quotes on this line and the one before")

@@ -86,6 +86,14 @@ def _environment() -> Environment:
     return env
 
 
+def verdict(results: Sequence[CheckResult]) -> str:
+    """One line on the last verify, for people: "2 of 36 checks failed"."""
+    failed = sum(not r.passed for r in results)
+    if failed:
+        return f"{failed} of {len(results)} check{'s' if len(results) > 1 else ''} failed"
+    return "The check passed" if len(results) == 1 else f"All {len(results)} checks passed"
+
+
 def _when(moment: dt.datetime) -> str:
     return moment.astimezone(dt.UTC).strftime("%d %B %Y, %H:%M UTC")
 
@@ -107,6 +115,7 @@ def render_pack(site: Site, verify_results: Sequence[CheckResult] | None = None,
         saas=[s for s in site.services if s.exposure == "saas"],
         results=results,
         failed=[r for r in results if not r.passed],
+        verdict=verdict(results),
         verified_at=_when(verified_at) if verified_at else None,
         generated=_when(generated or dt.datetime.now(dt.UTC)),
     )

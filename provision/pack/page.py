@@ -95,12 +95,12 @@ def verdict(results: Sequence[CheckResult]) -> str:
 
 
 def _when(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).strftime("%d %B %Y, %H:%M UTC")
+    utc = moment.astimezone(dt.UTC)
+    return f"{long_date(utc)}, {utc:%H:%M} UTC"
 
 
 def render_pack(site: Site, verify_results: Sequence[CheckResult] | None = None, *,
-                verified_at: dt.datetime | None = None,
-                generated: dt.datetime | None = None) -> str:
+                verified_at: dt.datetime | None = None) -> str:
     """The page's HTML. `verify_results` None or empty: the page says "not verified yet"."""
     results = list(verify_results or [])
     segments = segment_rows(site)
@@ -117,7 +117,7 @@ def render_pack(site: Site, verify_results: Sequence[CheckResult] | None = None,
         failed=[r for r in results if not r.passed],
         verdict=verdict(results),
         verified_at=_when(verified_at) if verified_at else None,
-        generated=_when(generated or dt.datetime.now(dt.UTC)),
+        generated=_when(dt.datetime.now(dt.UTC)),
     )
 
 

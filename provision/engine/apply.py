@@ -91,14 +91,18 @@ class _Runner:
                 cloud_call(name, "delete", lambda: rt.delete(self.ctx, live))
             self.store.remove(name)
             return
+        if step.action == "replace":  # the old one may have gone with what it hung on
+            self.store.journal(name, "replace", step.type, step.id)
+            if live is not None:
+                cloud_call(name, "delete", lambda: rt.delete(self.ctx, live))
+            self.store.record(name, cloud_call(name, "create",
+                                               lambda: rt.create(self.ctx, name, attrs)))
+            return
         if live is None:
             raise ProvisionError(f"{name} ({step.id}) is gone since the plan was made",
                                  hint="run plan again")
         self.store.journal(name, step.action, step.type, live.id)
-        if step.action == "replace":
-            cloud_call(name, "delete", lambda: rt.delete(self.ctx, live))
-            result = cloud_call(name, "create", lambda: rt.create(self.ctx, name, attrs))
-        elif changed:  # update, or adopt with differences
+        if changed:  # update, or adopt with differences
             result = cloud_call(name, "update",
                                 lambda: rt.update(self.ctx, live, attrs, changed))
         else:

@@ -137,7 +137,8 @@ def converge(ws: Workspace, mode: Mode, *, confirm: Confirm, sink: EventSink = d
         if not confirm(plan):
             raise Refused("not confirmed; nothing was changed")
         store = StateStore(ws.backend, state)
-        resuming = frozenset(a for a, i in state.pending.items() if i.action == "create")
+        resuming = frozenset(a for a, i in state.pending.items()
+                             if i.action in ("create", "replace"))
         apply_plan(plan, store, ws.context(resuming), sink, allow_replace)
         if mode == "destroy":
             sweep(ws, store, sink)

@@ -90,7 +90,8 @@ class HostedZone(ResourceType):
     type = ZONE
     permissions = READ_PERMISSIONS + ("route53:CreateHostedZone", "route53:DeleteHostedZone",
                                       "route53:UpdateHostedZoneComment",
-                                      "route53:ChangeTagsForResource")
+                                      "route53:ChangeTagsForResource",
+                                      "route53:ChangeResourceRecordSets")
     replace_on = frozenset({"name"})
 
     def wanted(self, site: Site) -> list[Desired]:
@@ -157,6 +158,11 @@ class HostedZone(ResourceType):
         return self._reread(ctx, live.address, live.id)
 
     def delete(self, ctx: Context, live: Live) -> None:
+        """Empties the zone first: every record in the site's zone is the site's (a replaced
+        zone still holds the records the new one is about to get)."""
+        if _get_zone(ctx, live.id) is None:
+            return
+        sync_records(ctx, live.id, [])
         try:
             _client(ctx).delete_hosted_zone(Id=live.id)
         except ClientError as exc:
@@ -195,6 +201,24 @@ def _read_records(ctx: Context, zone_id: str, apex: str) -> list[dict[str, Any]]
         if not (fqdn(r["Name"]) == apex and r["Type"] in ("SOA", "NS"))])
 
 
+def sync_records(ctx: Context, zone_id: str, want: list[dict[str, Any]]) -> None:
+    """Makes the zone's records (apex SOA and NS aside) exactly `want`, in one change batch:
+    UPSERT what differs, DELETE what is not wanted, with the values just read."""
+    response = _get_zone(ctx, zone_id)
+    if response is None:
+        raise CloudCallFailed(f"{RECORDS}: hosted zone {zone_id} is gone")
+    if not is_owned(ctx, _zone_tags(ctx, zone_id)):
+        raise Refused(f"hosted zone {zone_id} does not carry the tags of site {ctx.site_id}")
+    apex = fqdn(response["HostedZone"]["Name"])
+    have = {(r["name"], r["type"]): r for r in _read_records(ctx, zone_id, apex)}
+    desired = {(r["name"], r["type"]): r for r in _sorted(want)}
+    changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(record)}
+               for key, record in have.items() if key not in desired]
+    changes += [{"Action": "UPSERT", "ResourceRecordSet": _record_set(record)}
+                for key, record in desired.items() if have.get(key) != record]
+    _change(ctx, zone_id, changes)
+
+
 def _change(ctx: Context, zone_id: str, changes: list[dict[str, Any]]) -> None:
     if changes:
         _client(ctx).change_resource_record_sets(
@@ -209,6 +233,7 @@ class Records(ResourceType):
 
     type = RECORDS
     permissions = READ_PERMISSIONS + ("route53:ChangeResourceRecordSets",)
+    replace_on = frozenset({"zone_id"})  # the records live in the zone: a new zone, new records
 
     def wanted(self, site: Site) -> list[Desired]:
         records: list[Any] = [
@@ -241,20 +266,10 @@ class Records(ResourceType):
         return [live for live in found if live is not None and live.attrs["records"]]
 
     def _write(self, ctx: Context, zone_id: str, want: list[dict[str, Any]]) -> Live:
-        live = self.read(ctx, RECORDS, zone_id)
-        if live is None:
-            raise CloudCallFailed(f"{RECORDS}: hosted zone {zone_id} is gone")
-        if not is_owned(ctx, live.tags):
-            raise Refused(f"hosted zone {zone_id} does not carry the site's tags")
-        have = {(r["name"], r["type"]): r for r in live.attrs["records"]}
-        desired = {(r["name"], r["type"]): r for r in _sorted(want)}
-        changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(record)}
-                   for key, record in have.items() if key not in desired]
-        changes += [{"Action": "UPSERT", "ResourceRecordSet": _record_set(record)}
-                    for key, record in desired.items() if have.get(key) != record]
-        _change(ctx, zone_id, changes)
+        sync_records(ctx, zone_id, want)
         result = self.read(ctx, RECORDS, zone_id)
-        assert result is not None
+        if result is None:
+            raise CloudCallFailed(f"{RECORDS}: hosted zone {zone_id} vanished")
         return result
 
     def create(self, ctx: Context, address: str, attrs: Attrs) -> Live:
@@ -292,6 +307,7 @@ class Delegation(ResourceType):
 
     type = DELEGATION
     permissions = READ_PERMISSIONS + ("route53:ChangeResourceRecordSets",)
+    replace_on = frozenset({"parent", "name"})  # another record: write it, remove the old
 
     def wanted(self, site: Site) -> list[Desired]:
         return [Desired(DELEGATION, self.type, {

@@ -49,7 +49,11 @@ def resolve(attrs: Attrs, *lives: Live) -> Attrs:
                for key, value in live.outputs.items()}
 
     def value_of(value: Any) -> Any:
-        return outputs[f"{value.address}.{value.output}"] if isinstance(value, Ref) else value
+        if isinstance(value, Ref):
+            return outputs[f"{value.address}.{value.output}"]
+        if isinstance(value, list):
+            return [value_of(item) for item in value]
+        return value
 
     return {key: value_of(value) for key, value in attrs.items()}
 

@@ -79,14 +79,29 @@ def _owned_pools(ctx: Context) -> list[dict[str, Any]]:
     return pools
 
 
+# Pool id -> its tags, as last described. Children (hundreds of users) are owned through their
+# pool, and Cognito allows far fewer DescribeUserPool calls a second than AdminGetUser; a
+# pool's id is never reused and its site tag never changes, so one describe serves them all.
+_POOL_TAGS: dict[str, dict[str, str]] = {}
+
+
 def _describe_pool(cognito: Any, pool_id: str) -> dict[str, Any] | None:
     try:
         pool: dict[str, Any] = cognito.describe_user_pool(UserPoolId=pool_id)["UserPool"]
     except ClientError as exc:
         if error_code(exc) in GONE:
+            _POOL_TAGS.pop(pool_id, None)
             return None
         raise
+    _POOL_TAGS[pool_id] = dict(pool.get("UserPoolTags", {}))
     return pool
+
+
+def _pool_tags(ctx: Context, pool_id: str) -> dict[str, str] | None:
+    """The pool's tags (None when it is gone), described at most once per pool."""
+    if pool_id not in _POOL_TAGS and _describe_pool(_client(ctx), pool_id) is None:
+        return None
+    return dict(_POOL_TAGS[pool_id])
 
 
 def _gone_is_none(call: Any, **params: Any) -> Any:
@@ -241,10 +256,10 @@ class PoolChild(ResourceType):
 
     def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
         pool_id, key = split_id(resource_id)
-        pool = _describe_pool(_client(ctx), pool_id)
-        live = None if pool is None else self.read_in_pool(ctx, address, pool_id, key)
-        if live is not None and pool is not None:
-            live.tags = dict(pool.get("UserPoolTags", {}))
+        tags = _pool_tags(ctx, pool_id)
+        live = None if tags is None else self.read_in_pool(ctx, address, pool_id, key)
+        if live is not None and tags is not None:
+            live.tags = tags
         return live
 
     def reread(self, ctx: Context, address: str, resource_id: str) -> Live:

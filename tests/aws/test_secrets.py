@@ -3,6 +3,7 @@ recovery window."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import pytest
@@ -61,6 +62,16 @@ def test_create_stores_a_generated_value_that_never_appears_in_what_provision_ke
             assert value not in serialized(seen)
         assert live.tags["provision:site"] == "nightingale-north"
     assert value_of(ctx, lives[0].id) != value_of(ctx, lives[1].id)
+
+
+def test_no_value_reaches_a_log_even_with_botocore_debugging_on(
+        ctx: Context, site: Site, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    live = make(ctx, site, "secrets.secret[gateway-admin]")
+    SECRET.read(ctx, live.address, live.id)
+    value = value_of(ctx, live.id)  # the response body of this call is logged at DEBUG too
+    assert any(r.name == "botocore.endpoint" for r in caplog.records)  # debugging is on
+    assert not [r.name for r in caplog.records if value in r.getMessage()]
 
 
 def test_create_again_adopts_the_secret_and_keeps_its_value(ctx: Context, site: Site) -> None:

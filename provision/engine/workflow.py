@@ -141,7 +141,7 @@ def converge(ws: Workspace, mode: Mode, *, confirm: Confirm, sink: EventSink = d
                              if i.action in ("create", "replace"))
         apply_plan(plan, store, ws.context(resuming), sink, allow_replace)
         if mode == "destroy":
-            sweep(ws, store, sink)
+            sweep(ws, store, sink, removed={s.id for s in plan.steps if s.id})
         sink(Event("apply.done", f"{len(plan.steps)} step(s) applied", ws.site.site.id,
                    {"serial": store.state.serial}))
         return plan
@@ -149,16 +149,20 @@ def converge(ws: Workspace, mode: Mode, *, confirm: Confirm, sink: EventSink = d
         ws.backend.unlock(lock.id)
 
 
-def sweep(ws: Workspace, store: StateStore, sink: EventSink) -> None:
+def sweep(ws: Workspace, store: StateStore, sink: EventSink, removed: set[str]) -> None:
     """After a teardown: discover every type by tags again and remove what is still there,
     then ask the tagging API for anything of the site no resource type knows (reported, not
-    deleted: provision only deletes what it can identify)."""
+    deleted: provision only deletes what it can identify). `removed` are the ids the teardown
+    just deleted: some linger by design (secrets in their recovery window)."""
     again = build_plan(ws.site, ws.desired, observe(ws, store.state, full=True), store.state,
                        "destroy", fingerprint=ws.fingerprint(store.state))
     if again.steps:
         sink(Event("sweep.found", f"{len(again.steps)} leftover step(s)", ws.site.site.id))
         apply_plan(again, store, ws.context(), sink)
+        removed |= {s.id for s in again.steps if s.id}
     for arn in leftover_arns(ws):
+        if arn in removed:
+            continue
         sink(Event("sweep.leftover", "still tagged for the site; remove it by hand", arn))
 
 

@@ -191,7 +191,8 @@ class Validation(ResourceType):
     carries the certificate's tags. The bound is PROVISION_CERT_WAIT_SECONDS (default 600)."""
 
     type = VALIDATION
-    permissions = ("acm:DescribeCertificate", "acm:ListTagsForCertificate")
+    permissions = TAGGING_PERMISSIONS + ("acm:DescribeCertificate",
+                                         "acm:ListTagsForCertificate")
     replace_on = frozenset({"certificate_arn"})
 
     def __init__(self, wait_seconds: float | None = None) -> None:

@@ -34,6 +34,7 @@ POOL = "cognito.pool"
 POOL_ID = Ref(POOL, "id")
 GONE = frozenset({"ResourceNotFoundException", "UserNotFoundException"})
 MFA_MODES = {"required": "ON", "optional": "OPTIONAL", "off": "OFF"}
+POOL_READ = ("cognito-idp:ListUserPools", "cognito-idp:DescribeUserPool")  # children's owner
 MFA_SETTINGS = frozenset({"mfa", "software_token_mfa"})  # set by SetUserPoolMfaConfig
 
 # NCSC password guidance: length over complexity (12+), no composition rules, no expiry
@@ -117,8 +118,7 @@ def _gone_is_none(call: Any, **params: Any) -> Any:
 @register
 class UserPool(ResourceType):
     type = "cognito.pool"
-    permissions = (
-        "cognito-idp:ListUserPools", "cognito-idp:DescribeUserPool",
+    permissions = POOL_READ + (
         "cognito-idp:CreateUserPool", "cognito-idp:UpdateUserPool",
         "cognito-idp:GetUserPoolMfaConfig", "cognito-idp:SetUserPoolMfaConfig",
         "cognito-idp:DeleteUserPool", "cognito-idp:TagResource",
@@ -282,7 +282,7 @@ class PoolChild(ResourceType):
 class Group(PoolChild):
     type = "cognito.group"
     kind = "group"
-    permissions = (
+    permissions = POOL_READ + (
         "cognito-idp:GetGroup", "cognito-idp:ListGroups", "cognito-idp:CreateGroup",
         "cognito-idp:UpdateGroup", "cognito-idp:DeleteGroup",
     )
@@ -340,7 +340,7 @@ class User(PoolChild):
 
     type = "cognito.user"
     kind = "user"
-    permissions = (
+    permissions = POOL_READ + (
         "cognito-idp:AdminGetUser", "cognito-idp:ListUsers", "cognito-idp:ListGroups",
         "cognito-idp:ListUsersInGroup", "cognito-idp:AdminListGroupsForUser",
         "cognito-idp:AdminCreateUser", "cognito-idp:AdminUpdateUserAttributes",
@@ -454,7 +454,7 @@ class AppClient(PoolChild):
 
     type = "cognito.client"
     kind = "client"
-    permissions = (
+    permissions = POOL_READ + (
         "cognito-idp:ListUserPoolClients", "cognito-idp:DescribeUserPoolClient",
         "cognito-idp:CreateUserPoolClient", "cognito-idp:UpdateUserPoolClient",
         "cognito-idp:DeleteUserPoolClient",

@@ -63,7 +63,7 @@ class LogGroup(ResourceType):
     type = LOG_GROUP
     permissions = TAGGING_PERMISSIONS + ARCHIVE_PERMISSIONS + (
         "logs:DescribeLogGroups", "logs:ListTagsForResource", "logs:CreateLogGroup",
-        "logs:TagResource", "logs:TagLogGroup", "logs:PutRetentionPolicy",
+        "logs:TagResource", "logs:PutRetentionPolicy",
         "logs:FilterLogEvents", "logs:DeleteLogGroup",
     )
     replace_on = frozenset({"name"})
@@ -252,14 +252,13 @@ class Alarm(ResourceType):
         }) for purpose, description, metric, statistic, periods, comparison, missing, notify_ok
             in ALARMS]
 
-    def _live(self, ctx: Context, alarm: dict[str, Any], tags: dict[str, str] | None = None
-              ) -> Live:
+    def _live(self, ctx: Context, address: str, alarm: dict[str, Any],
+              tags: dict[str, str] | None = None) -> Live:
         arn = alarm["AlarmArn"]
         if tags is None:
             tags = tag_dict(ctx.aws.client("cloudwatch").list_tags_for_resource(
                 ResourceARN=arn).get("Tags", []))
-        purpose = alarm["AlarmName"].removeprefix(resource_name(ctx.site_id, ""))
-        return Live(f"cloudwatch.alarm[{purpose}]", self.type, alarm["AlarmName"], {
+        return Live(address, self.type, alarm["AlarmName"], {
             "name": alarm["AlarmName"],
             "description": alarm.get("AlarmDescription", ""),
             "namespace": alarm.get("Namespace"),
@@ -286,12 +285,14 @@ class Alarm(ResourceType):
 
     def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
         alarms = self._describe(ctx, [resource_id])
-        return self._live(ctx, alarms[0]) if alarms else None
+        return self._live(ctx, address, alarms[0]) if alarms else None
 
     def discover(self, ctx: Context) -> list[Live]:
         tagged = {arn.split(":alarm:", 1)[1]: tags
                   for arn, tags in find_tagged(ctx, "cloudwatch", "alarm:").items()}
-        return [self._live(ctx, alarm, tagged[alarm["AlarmName"]])
+        prefix = resource_name(ctx.site_id, "")
+        return [self._live(ctx, f"cloudwatch.alarm[{alarm['AlarmName'].removeprefix(prefix)}]",
+                           alarm, tagged[alarm["AlarmName"]])
                 for alarm in self._describe(ctx, sorted(tagged))]
 
     def create(self, ctx: Context, address: str, attrs: Attrs) -> Live:

@@ -20,14 +20,13 @@ SITE_SUFFIXES = (".yaml", ".yml")
 
 
 def site_files(paths: Iterable[Path]) -> list[Path]:
-    """The files named, with each directory replaced by the site files beneath it."""
+    """The files named, with each directory replaced by the site files beneath it (a directory
+    without any stays, so that it is reported rather than silently skipped)."""
     files: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            files += sorted(p for p in path.rglob("*") if p.suffix in SITE_SUFFIXES
-                            and p.is_file())
-        else:
-            files.append(path)
+        beneath = sorted(p for p in path.rglob("*") if p.suffix in SITE_SUFFIXES
+                         and p.is_file()) if path.is_dir() else []
+        files += beneath or [path]
     return files
 
 
@@ -38,9 +37,6 @@ def validate(
 ) -> None:
     """Check site files: schema, meaning and the Internet First policy. Exit 1 on any error."""
     files = site_files(sites)
-    if not files:
-        raise ProvisionError("no site files found in " + ", ".join(map(str, sites)),
-                             hint="site files end in .yaml or .yml")
     findings: list[Finding] = []
     summary: list[dict[str, Any]] = []
     for path in files:

@@ -23,8 +23,8 @@ MAX_EXPANDED_NODES = 20_000
 MAX_DEPTH = 64
 MAX_FILE_BYTES = 1_000_000
 MERGE_TAG = "tag:yaml.org,2002:merge"
-PLAIN_TAGS = {yaml.MappingNode: "tag:yaml.org,2002:map",
-              yaml.SequenceNode: "tag:yaml.org,2002:seq"}
+PLAIN_TAGS: dict[type[yaml.Node], str] = {yaml.MappingNode: "tag:yaml.org,2002:map",
+                                          yaml.SequenceNode: "tag:yaml.org,2002:seq"}
 
 LOADER_RULES = {
     "file.missing": "the site file exists",
@@ -202,8 +202,9 @@ def read_yaml(file: Path) -> Document:
     try:
         mode = file.stat().st_mode
         if stat.S_ISDIR(mode):
-            return _refused(file, "file.unreadable", 1, f"{file} is a directory",
-                            f"name the site files in it, e.g. {file}/*.yaml")
+            return _refused(file, "file.unreadable", 1, f"{file} is a directory without "
+                            "site files", "name a site file (.yaml); `provision validate DIR` "
+                            "checks the .yaml files beneath DIR")
         if not stat.S_ISREG(mode):
             return _refused(file, "file.unreadable", 1, f"{file} is not a regular file",
                             "name a site file (.yaml)")

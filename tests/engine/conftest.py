@@ -100,8 +100,11 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def moto_process() -> Iterator[str]:
+def moto_process(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A moto server in its own process, for code that runs in a subprocess."""
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_DEFAULT_REGION": "eu-west-2"}.items():
+        monkeypatch.setenv(key, value)
     port = free_port()
     env = {**os.environ, "MOTO_ACM_VALIDATION_WAIT": "1"}
     process = subprocess.Popen(

@@ -80,13 +80,17 @@ _ENSURED: WeakKeyDictionary[AwsSession, set[tuple[str, int]]] = WeakKeyDictionar
 _ENSURED_LOCK = threading.Lock()
 
 
-def archive_object(ctx: Context, retain_days: int, key: str, body: bytes) -> None:
-    """Stores one object in the site's archive (creating the archive on first use)."""
-    with _ENSURED_LOCK:  # set the archive up once per session, not once per object
+def archive_bucket(ctx: Context, retain_days: int) -> str:
+    """The archive bucket's name, set up on first use in this session (not once per object)."""
+    with _ENSURED_LOCK:
         done = _ENSURED.setdefault(ctx.aws, set())
         if (ctx.site_id, retain_days) not in done:
             ensure_archive_bucket(ctx, retain_days)
             done.add((ctx.site_id, retain_days))
-    bucket = archive_bucket_name(ctx.site_id)
-    ctx.aws.client("s3").put_object(Bucket=bucket, Key=key, Body=body,
-                                    ServerSideEncryption="AES256")
+    return archive_bucket_name(ctx.site_id)
+
+
+def archive_object(ctx: Context, retain_days: int, key: str, body: bytes) -> None:
+    """Stores one object in the site's archive (creating the archive on first use)."""
+    ctx.aws.client("s3").put_object(Bucket=archive_bucket(ctx, retain_days), Key=key,
+                                    Body=body, ServerSideEncryption="AES256")

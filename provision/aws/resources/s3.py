@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from provision.aws.archive import ARCHIVE_PERMISSIONS, ensure_archive_bucket
+from provision.aws.archive import ARCHIVE_PERMISSIONS, archive_bucket
 from provision.aws.resource import (
     DEFAULT_RETAIN_DATA_DAYS,
     MANAGED_BY,
@@ -182,7 +182,7 @@ class Bucket(ResourceType):
         """Copies every current object into the archive (server-side), under data/<key>."""
         s3 = _client(ctx)
         _optional(s3.delete_bucket_policy, "NoSuchBucket", Bucket=live.id)
-        archive = ensure_archive_bucket(ctx, ctx.retain_data_days)
+        archive = archive_bucket(ctx, ctx.retain_data_days)
         copied = 0
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=live.id):
             for item in page.get("Contents", []):

@@ -11,10 +11,13 @@ from __future__ import annotations
 import argparse
 import selectors
 import socket
+import struct
 import threading
 import time
 
 IDLE_SECONDS = 2.0  # a connection that sends nothing (a port scan) is dropped after this
+IP_PKTINFO = getattr(socket, "IP_PKTINFO", 8)  # Linux's value; Python 3.11 lacks the name
+PKTINFO = struct.Struct("i4s4s")  # struct in_pktinfo: ifindex, local address, header dst
 
 
 def http_reply(peer: str) -> bytes:
@@ -29,6 +32,8 @@ def bind(sock: socket.socket, port: int) -> socket.socket:
     sock.bind(("0.0.0.0", port))
     if sock.type == socket.SOCK_STREAM:
         sock.listen(128)
+    else:  # to answer from the address asked, on a host with several (the internet's lo)
+        sock.setsockopt(socket.IPPROTO_IP, IP_PKTINFO, 1)
     sock.setblocking(False)
     return sock
 
@@ -62,9 +67,16 @@ def serve(listeners: list[socket.socket], stop: threading.Event) -> None:
 
 
 def _answer_datagram(sock: socket.socket) -> None:
+    """Reply from the address the datagram was sent to: otherwise the kernel picks the
+    outgoing interface's address and the client's NAT or firewall drops the reply."""
     try:
-        _, (host, port) = sock.recvfrom(2048)
-        sock.sendto(f"{host}\n".encode(), (host, port))
+        _, ancillary, _, (host, port) = sock.recvmsg(2048, socket.CMSG_SPACE(PKTINFO.size))
+        info = [data for level, kind, data in ancillary
+                if level == socket.IPPROTO_IP and kind == IP_PKTINFO]
+        control = ([(socket.IPPROTO_IP, IP_PKTINFO,
+                     PKTINFO.pack(0, PKTINFO.unpack(info[0][:PKTINFO.size])[2], bytes(4)))]
+                   if info else [])
+        sock.sendmsg([f"{host}\n".encode()], control, 0, (host, port))
     except OSError:
         pass
 

@@ -32,7 +32,7 @@ case "$1" in
     ip -4 addr flush dev "$interface"
     ip addr add "$ip/$mask" dev "$interface"
     [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-    printf 'lease.ip=%s\nlease.mask=%s\nlease.router=%s\nlease.dns=%s\n' \
+    printf 'lease.ip=%s\\nlease.mask=%s\\nlease.router=%s\\nlease.dns=%s\\n' \\
       "$ip" "$mask" "$router" "$dns" ;;
 esac
 """
@@ -183,7 +183,7 @@ def dhcp_script(folder: Path) -> Path:
     return script
 
 
-def dhcp(ns: str, interface: str, script: Path, tries: int = 8) -> Lease | str:
+def dhcp(ns: str, interface: str, script: Path, tries: int) -> Lease | str:
     """A lease taken by busybox udhcpc in `ns` (and configured there), or why not."""
     try:
         done = netns.run_in(ns, "busybox", "udhcpc", "-i", interface, "-f", "-q", "-n",

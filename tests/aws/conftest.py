@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,59 @@ def assert_converged(rt: ResourceType, attrs: Attrs, live: Live | None) -> Live:
     assert live is not None
     assert rt.diff(attrs, live.attrs) == {}
     return live
+
+
+# IAM's names for the services and for the few operations whose action is spelt differently.
+IAM_SERVICE = {"cognito-identity-provider": "cognito-idp", "cloudwatch-logs": "logs",
+               "resource-groups-tagging-api": "tag", "secrets-manager": "secretsmanager"}
+IAM_ACTION = {"s3:PutPublicAccessBlock": "s3:PutBucketPublicAccessBlock",
+              "s3:PutBucketEncryption": "s3:PutEncryptionConfiguration",
+              "s3:PutBucketLifecycleConfiguration": "s3:PutLifecycleConfiguration",
+              "s3:ListObjectsV2": "s3:ListBucket"}
+
+
+class ActionLog:
+    """Records the IAM action of every AWS call while `recording`. botocore copies a session's
+    event hooks into each client when the client is made, so this is registered before the
+    test makes any client (it is a fixture), not around the calls it watches."""
+
+    def __init__(self, aws: AwsSession) -> None:
+        self.seen: set[str] | None = None
+        aws.events.register("before-call.*.*", self._record)
+
+    def _record(self, event_name: str, **_: Any) -> None:
+        if self.seen is not None:
+            _, service, operation = event_name.split(".", 2)
+            action = f"{IAM_SERVICE.get(service, service)}:{operation}"
+            self.seen.add(IAM_ACTION.get(action, action))
+
+    @contextmanager
+    def recording(self) -> Iterator[set[str]]:
+        self.seen = set()
+        try:
+            yield self.seen
+        finally:
+            self.seen = None
+
+
+@pytest.fixture
+def actions(aws: AwsSession) -> ActionLog:
+    return ActionLog(aws)
+
+
+def exercise(rt: ResourceType, ctx: Context, actions: ActionLog, address: str, attrs: Attrs,
+             changed: Attrs) -> set[str]:
+    """Runs a type through its whole life (create twice, read, discover, update, retire,
+    delete twice) and returns the IAM actions it used, which must all be declared."""
+    with actions.recording() as seen:
+        live = rt.create(ctx, address, attrs)
+        live = rt.create(ctx, address, attrs)
+        rt.read(ctx, address, live.id)
+        rt.discover(ctx)
+        live = rt.update(ctx, live, {**attrs, **changed}, frozenset(changed))
+        rt.retire(ctx, live)
+        rt.delete(ctx, live)
+        rt.delete(ctx, live)
+    assert seen, "no call was recorded"
+    assert seen - set(rt.permissions) == set(), f"{rt.type} calls undeclared actions"
+    return seen

@@ -12,7 +12,7 @@ from provision.aws.resource import REGISTRY, Context, Live
 from provision.aws.resources.acm import Validation, poll
 from provision.errors import CloudCallFailed, Refused
 from provision.site.model import Site
-from tests.aws.conftest import assert_converged, resolve, wanted
+from tests.aws.conftest import ActionLog, assert_converged, exercise, resolve, wanted
 
 CERTIFICATE = REGISTRY["acm.certificate"]
 VALIDATION = REGISTRY["acm.validation"]
@@ -138,3 +138,12 @@ def test_delete_is_idempotent(ctx: Context, site: Site) -> None:
     assert CERTIFICATE.read(ctx, live.address, live.id) is None
     assert arns(ctx) == []
     CERTIFICATE.delete(ctx, live)
+
+
+def test_every_call_is_among_the_declared_permissions(
+        ctx: Context, site: Site, actions: ActionLog) -> None:
+    certificate = make(ctx, site)
+    exercise(VALIDATION, ctx, actions, "acm.validation",
+             resolve(wanted(VALIDATION, site, "acm.validation").attrs, certificate), {})
+    exercise(CERTIFICATE, ctx, actions, "acm.certificate",
+             wanted(CERTIFICATE, site, "acm.certificate").attrs, {})

@@ -10,7 +10,7 @@ from provision.aws.resource import REGISTRY, Context, Live
 from provision.aws.resources.cognito import PASSWORD_POLICY, AppClient, Group, User, UserPool
 from provision.errors import CloudCallFailed, Refused
 from provision.site.model import Site
-from tests.aws.conftest import assert_converged, resolve, serialized, wanted
+from tests.aws.conftest import ActionLog, assert_converged, exercise, resolve, serialized, wanted
 
 POOL_TYPE = REGISTRY["cognito.pool"]
 GROUP_TYPE = REGISTRY["cognito.group"]
@@ -288,3 +288,20 @@ def test_a_code_flow_client_without_an_https_callback_is_refused(
                            {**desired, "callback_urls": callbacks})
     assert cognito(ctx).list_user_pool_clients(UserPoolId=pool.id,
                                                MaxResults=60)["UserPoolClients"] == []
+
+
+def test_every_call_is_among_the_declared_permissions(
+        ctx: Context, site: Site, actions: ActionLog) -> None:
+    pool = make_pool(ctx, site)
+    make_groups(ctx, site, pool)
+    exercise(USER_TYPE, ctx, actions, CLINICIAN,
+             resolve(wanted(USER_TYPE, site, CLINICIAN).attrs, pool),
+             {"groups": ["nurses"], "name": "Dr A Clinician"})
+    exercise(GROUP_TYPE, ctx, actions, "cognito.group[admin]",
+             resolve(wanted(GROUP_TYPE, site, "cognito.group[admin]").attrs, pool),
+             {"description": "Admins"})
+    exercise(CLIENT_TYPE, ctx, actions, "cognito.client[bed-board]",
+             resolve(wanted(CLIENT_TYPE, site, "cognito.client[bed-board]").attrs, pool),
+             {"callback_urls": ["https://beds.example.nhs.uk/oauth2/idpresponse"]})
+    exercise(POOL_TYPE, ctx, actions, "cognito.pool", wanted(POOL_TYPE, site, "cognito.pool").attrs,
+             {"password_policy": {**PASSWORD_POLICY, "MinimumLength": 14}, "mfa": "OPTIONAL"})

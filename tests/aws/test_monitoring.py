@@ -14,7 +14,7 @@ from provision.aws.resource import REGISTRY, Context, Live
 from provision.aws.resources.monitoring import LOG_RETENTION_DAYS, nearest_retention
 from provision.errors import Refused
 from provision.site.model import Site
-from tests.aws.conftest import assert_converged, resolve, wanted
+from tests.aws.conftest import ActionLog, assert_converged, exercise, resolve, wanted
 
 LOG_GROUP = REGISTRY["logs.group"]
 TOPIC = REGISTRY["sns.topic"]
@@ -199,3 +199,15 @@ def test_an_untagged_alarm_of_the_same_name_is_never_overwritten_or_deleted(
     with pytest.raises(Refused):
         ALARM.delete(ctx, stranger)
     assert ALARM.read(ctx, HEARTBEAT, HEARTBEAT_NAME) is not None
+
+
+def test_every_call_is_among_the_declared_permissions(
+        ctx: Context, site: Site, actions: ActionLog) -> None:
+    topic = make_topic(ctx, site)
+    exercise(ALARM, ctx, actions, HEARTBEAT, resolve(wanted(ALARM, site, HEARTBEAT).attrs, topic),
+             {"threshold": 2.0})
+    exercise(TOPIC, ctx, actions, "sns.topic", wanted(TOPIC, site, "sns.topic").attrs,
+             {"emails": ["it@example.nhs.uk"]})
+    used = exercise(LOG_GROUP, ctx, actions, "logs.group",
+                    wanted(LOG_GROUP, site, "logs.group").attrs, {"retention_days": 30})
+    assert "s3:PutObject" in used  # retire archived through the archive bucket

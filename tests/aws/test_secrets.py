@@ -12,7 +12,7 @@ from provision.aws.resource import REGISTRY, Context, Live
 from provision.aws.resources.secrets import RECOVERY_WINDOW_DAYS, generate
 from provision.errors import Refused
 from provision.site.model import Site
-from tests.aws.conftest import assert_converged, serialized, wanted
+from tests.aws.conftest import ActionLog, assert_converged, exercise, serialized, wanted
 
 SECRET = REGISTRY["secrets.secret"]
 CLINICAL = "secrets.secret[wifi/clinical]"
@@ -135,3 +135,12 @@ def test_delete_schedules_deletion_with_a_recovery_window_and_create_restores_it
     restored = make(ctx, site)
     assert restored.id == live.id
     assert value_of(ctx, live.id) == value
+
+
+def test_every_call_is_among_the_declared_permissions(
+        ctx: Context, site: Site, actions: ActionLog) -> None:
+    exercise(SECRET, ctx, actions, CLINICAL, wanted(SECRET, site, CLINICAL).attrs,
+             {"description": "Clinical Wi-Fi"})
+    # Again, from the deletion just scheduled: create restores the secret.
+    assert "secretsmanager:RestoreSecret" in exercise(
+        SECRET, ctx, actions, CLINICAL, wanted(SECRET, site, CLINICAL).attrs, {})

@@ -229,7 +229,8 @@ def run_playbook(playbook: str, inventory: Path, *, check: bool = False,
             private_data_dir=str(folder), project_dir=str(PLAYBOOKS_DIR), playbook=playbook,
             inventory=sources, extravars=variables, limit=limit,
             cmdline="--check --diff" if check else "--diff",
-            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0"},
+            envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
+                     "ANSIBLE_PIPELINING": "1"},
             event_handler=collector, quiet=True, suppress_env_files=True)
         output = "" if run.rc == 0 else run.stdout.read()
     if collector.failures:

@@ -18,7 +18,7 @@ import pytest
 from provision.errors import PlaybookFailed
 from provision.events import Event
 from provision.onsite import gateway_plan, run_playbook
-from tests.onsite.conftest import Gateway
+from tests.onsite.namespace_gateway import Gateway
 
 # Everything the role writes on a gateway, seen from the host: none of it may change.
 HOST_PATHS = [Path(p) for p in ("/etc/nftables.conf", "/etc/provision",

@@ -197,29 +197,46 @@ def parse_yaml(text: str, file: Path) -> Document:
     return Document(data, source)
 
 
-def read_yaml(file: Path) -> Document:
-    """Reads a regular file of at most MAX_FILE_BYTES as strict UTF-8 and parses it."""
+class Unreadable(Exception):
+    """A path that cannot be read as a small regular file; `rule` is a LOADER_RULES id."""
+
+    def __init__(self, rule: str, message: str, fix: str) -> None:
+        super().__init__(message)
+        self.rule, self.message, self.fix = rule, message, fix
+
+
+def read_small_file(file: Path) -> bytes:
+    """The bytes of a regular file of at most MAX_FILE_BYTES. Never opens a directory, device
+    or pipe (reading /dev/zero would never end); raises Unreadable."""
     try:
         mode = file.stat().st_mode
         if stat.S_ISDIR(mode):
-            return _refused(file, "file.unreadable", 1, f"{file} is a directory without "
-                            "site files", "name a site file (.yaml); `provision validate DIR` "
-                            "checks the .yaml files beneath DIR")
+            raise Unreadable("file.unreadable", f"{file} is a directory without site files",
+                             "name a file; `provision validate DIR` checks the .yaml files "
+                             "beneath DIR")
         if not stat.S_ISREG(mode):
-            return _refused(file, "file.unreadable", 1, f"{file} is not a regular file",
-                            "name a site file (.yaml)")
+            raise Unreadable("file.unreadable", f"{file} is not a regular file",
+                             "name a file saved on disk")
         with file.open("rb") as stream:
             raw = stream.read(MAX_FILE_BYTES + 1)
     except FileNotFoundError:
-        return _refused(file, "file.missing", 1, f"{file} does not exist",
-                        "check the path; `provision new` writes a new site file")
+        raise Unreadable("file.missing", f"{file} does not exist",
+                         "check the path; `provision new` writes a new site file") from None
     except OSError as exc:
-        return _refused(file, "file.unreadable", 1, f"cannot read {file}: {exc.strerror}",
-                        "check the path and its permissions")
+        raise Unreadable("file.unreadable", f"cannot read {file}: {exc.strerror}",
+                         "check the path and its permissions") from exc
     if len(raw) > MAX_FILE_BYTES:
-        return _refused(file, "file.too-large", 1, f"the file is larger than {MAX_FILE_BYTES} "
-                        "bytes; a site file is expected to be far smaller",
-                        "check that this is the right file")
+        raise Unreadable("file.too-large", f"{file} is larger than {MAX_FILE_BYTES} bytes; "
+                         "a site file is far smaller", "check that this is the right file")
+    return raw
+
+
+def read_yaml(file: Path) -> Document:
+    """Reads a regular file of at most MAX_FILE_BYTES as strict UTF-8 and parses it."""
+    try:
+        raw = read_small_file(file)
+    except Unreadable as exc:
+        return _refused(file, exc.rule, 1, exc.message, exc.fix)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from provision.checks.findings import Finding, Severity
+from provision.site.loader import Unreadable, read_small_file
 from provision.site.model import User
 from provision.site.source import Location, PathKey, SourceMap
 
@@ -28,14 +29,11 @@ def read_users(csv_path: Path, source: SourceMap, users_key: PathKey, first_inde
                                 message, fix))
 
     try:
-        raw = csv_path.read_bytes()
-    except OSError as exc:
-        missing = isinstance(exc, FileNotFoundError)
-        findings.append(Finding(
-            "users-file", Severity.ERROR, source.at("identity", "users_file"),
-            f"users_file {csv_path} " + ("does not exist" if missing else
-                                         f"cannot be read: {exc.strerror}"),
-            "the path is relative to the site file; check the name"))
+        raw = read_small_file(csv_path)
+    except Unreadable as exc:
+        findings.append(Finding("users-file", Severity.ERROR,
+                                source.at("identity", "users_file"), f"users_file: {exc.message}",
+                                "name a CSV file; the path is relative to the site file"))
         return users, findings
     try:
         text = raw.decode("utf-8-sig")

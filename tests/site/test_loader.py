@@ -127,3 +127,19 @@ def test_load_site_raises_site_invalid_with_every_finding(tmp_path: Path) -> Non
     with pytest.raises(SiteInvalid) as raised:
         load_site(path)
     assert sorted(f.rule for f in raised.value.findings) == ["IF003", "segments"]
+
+
+@pytest.mark.parametrize(("users_file", "message"), [
+    ("/dev/zero", "is not a regular file"),
+    (".", "is a directory"),
+    ("nowhere.csv", "does not exist"),
+])
+def test_users_file_that_cannot_be_read(tmp_path: Path, users_file: str, message: str) -> None:
+    text = re.sub(r"  # or: users_file: staff.csv.*", f"  users_file: {users_file}",
+                  FIELD_HOSPITAL.read_text(encoding="utf-8"))
+    path = tmp_path / "site.yaml"
+    path.write_text(text, encoding="utf-8")
+    findings = validate_file(path).findings
+    assert [(f.rule, f.location.line) for f in findings] == [
+        ("users-file", line_of(path, "users_file:"))]
+    assert message in findings[0].message

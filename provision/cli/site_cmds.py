@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from provision.checks import RULES, STRUCTURAL_CHECKS, Finding, Severity, validate_file
 from provision.cli.app import app
@@ -17,6 +18,8 @@ from provision.site.model import SiteKind
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
 SITE_SUFFIXES = (".yaml", ".yml")
+# Paths and ids printed as written: no ":x:" emoji codes, no wrapping in the middle of a path.
+PLAIN: dict[str, Any] = {"emoji": False, "soft_wrap": True}
 
 
 def site_files(paths: Iterable[Path]) -> list[Path]:
@@ -51,7 +54,7 @@ def validate(
     else:
         for item in summary:
             if not item["errors"] and not item["warnings"]:
-                console.print(f"[bold]{item['file']}[/]: [green]ok[/]")
+                console.print(f"[bold]{escape(item['file'])}[/]: [green]ok[/]", **PLAIN)
         print_findings(findings, as_json=False)
     if failed:
         raise typer.Exit(1)
@@ -68,7 +71,8 @@ def rules(as_json: JsonFlag = False) -> None:
         print_json(listing)
         return
     for item in listing:
-        console.print(f"{item['id']:<20} {item['severity']:<8} {item['summary']}")
+        console.print(escape(f"{item['id']:<20} {item['severity']:<8} {item['summary']}"),
+                      **PLAIN)
 
 
 @app.command()
@@ -100,5 +104,5 @@ def new(
         raise ProvisionError(f"cannot write {target}: {exc.strerror}",
                              hint="check that the folder exists and you may write to it"
                              ) from exc
-    console.print(f"wrote {target}; next: edit the values marked CHANGE, then "
-                  f"`provision validate {target}`")
+    console.print(escape(f"wrote {target}; next: edit the values marked CHANGE, then "
+                         f"`provision validate {target}`"), **PLAIN)

@@ -104,6 +104,17 @@ def test_the_whole_corpus_and_odd_paths_never_give_a_traceback(tmp_path: Path) -
     assert len(json.loads(as_json.stdout)["files"]) == len(corpus) + len(odd)
 
 
+def test_paths_are_printed_as_written(tmp_path: Path) -> None:
+    odd = tmp_path / "[old] :x:"
+    odd.mkdir()
+    shutil.copy(EXAMPLES / "field-hospital.yaml", odd / "site.yaml")
+    result = run("validate", odd / "site.yaml")
+    assert result.returncode == 0
+    assert f"{odd}/site.yaml: ok" in result.stdout
+    written = run("new", "--kind", "office", "--id", "hq-two", "--out", odd / "new.yaml")
+    assert f"wrote {odd}/new.yaml" in written.stdout
+
+
 def test_a_typo_gets_a_did_you_mean(tmp_path: Path) -> None:
     site = tmp_path / "typo.yaml"
     site.write_text((EXAMPLES / "field-hospital.yaml").read_text(encoding="utf-8")

@@ -570,22 +570,30 @@ def render(case: Case) -> tuple[str, list[str]]:
     return f"# {case.about}\n" + "\n".join(expects) + "\n" + body, expects
 
 
-def main() -> None:
-    names = [case.name for case in CASES]
-    if len(names) != len(set(names)):
-        raise SystemExit("two cases share a name")
-    OUT.mkdir(exist_ok=True)
-    for old in [*OUT.glob("*.yaml"), *OUT.glob("*.csv")]:
-        old.unlink()
+def corpus_files() -> dict[str, bytes]:
+    """Every file of the corpus, by name, as it is to be written."""
+    files: dict[str, bytes] = {}
     for case in CASES:
         text, _ = render(case)
         data = text.encode("utf-8")
         if case.encoding_error:
             data = data.replace(b"\x00", b"\xe9")
-        (OUT / f"{case.name}.yaml").write_bytes(data)
+        files[f"{case.name}.yaml"] = data
         for name, content in case.files.items():
-            (OUT / name).write_bytes(content.encode("utf-8", "surrogateescape"))
-    print(f"wrote {len(CASES)} site files to {OUT}")
+            files[name] = content.encode("utf-8", "surrogateescape")
+    if len(files) != len(CASES) + sum(len(case.files) for case in CASES):
+        raise SystemExit("two cases write a file of the same name")
+    return files
+
+
+def main() -> None:
+    OUT.mkdir(exist_ok=True)
+    for old in [*OUT.glob("*.yaml"), *OUT.glob("*.csv")]:
+        old.unlink()
+    files = corpus_files()
+    for name, data in files.items():
+        (OUT / name).write_bytes(data)
+    print(f"wrote {len(files)} files ({len(CASES)} site files) to {OUT}")
 
 
 if __name__ == "__main__":

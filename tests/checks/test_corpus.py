@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from provision.checks import RULES, STRUCTURAL_CHECKS, validate_file
+from tests.checks.make_broken import corpus_files
 
 BROKEN = Path(__file__).parent / "broken"
 CORPUS = sorted(BROKEN.glob("*.yaml"))
@@ -46,6 +47,12 @@ def test_broken_file_reports_exactly_what_it_expects(path: Path) -> None:
                     for f in findings)
     assert actual == expectations(path), "\n".join(
         f"{f.location}: {f.severity.value}[{f.rule}] {f.message}" for f in findings)
+
+
+def test_committed_corpus_is_what_the_helper_writes() -> None:
+    committed = {p.name: p.read_bytes() for p in BROKEN.iterdir()}
+    assert committed == corpus_files(), (
+        "tests/checks/broken/ is out of date; refresh it with: python tests/checks/make_broken.py")
 
 
 def test_every_check_has_a_corpus_file() -> None:

@@ -348,8 +348,9 @@ def users(site: Site) -> Iterator[Problem]:
                       "list each user once")
 
 
-@rule("services", ERROR, "service names are unique DNS labels; public services have an https "
-      "origin; SaaS endpoints are host:port", needs=["services"])
+@rule("services", ERROR, "service names are unique DNS labels; public services have an origin "
+      "URL, SaaS services host:port endpoints, and neither carries the other's keys",
+      needs=["services"])
 def services(site: Site) -> Iterator[Problem]:
     for i, name in _duplicates(enumerate(s.name for s in site.services)):
         yield Problem(("services", i, "name"), f"service '{name}' is listed twice",

@@ -49,8 +49,7 @@ def _resolve(value: Any, store: StateStore) -> Any:
 
 
 class _Runner:
-    def __init__(self, plan: Plan, store: StateStore, ctx: Context, sink: EventSink) -> None:
-        self.plan = plan
+    def __init__(self, store: StateStore, ctx: Context, sink: EventSink) -> None:
         self.store = store
         self.ctx = ctx
         self.sink = sink
@@ -129,7 +128,7 @@ def apply_plan(plan: Plan, store: StateStore, ctx: Context, sink: EventSink,
     waiting = {s.key: s for s in plan.steps}
     done: set[str] = set()
     failure: BaseException | None = None
-    runner = _Runner(plan, store, ctx, sink)
+    runner = _Runner(store, ctx, sink)
     with ThreadPoolExecutor(workers) as pool:
         running: dict[Future[None], str] = {}
         while waiting or running:

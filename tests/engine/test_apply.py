@@ -55,6 +55,8 @@ def test_create_from_empty_then_nothing_to_do(aws: AwsSession, tmp_path: Path) -
     state = ws.backend.load()
     assert set(state.resources) == {d.address for d in ws.desired}
     assert state.pending == {}
+    assert state.resources["s3.bucket"].tags["provision:expires"] == "2027-03-31"
+    assert state.resources["route53.zone"].tags["provision:managed-by"] == "provision"
     for address, recorded in state.resources.items():
         assert recorded.tags.get("provision:site") == SITE_ID or address.startswith(
             ("cognito.", "route53.")), address

@@ -190,27 +190,27 @@ def _record_set(record: dict[str, Any]) -> dict[str, Any]:
             "ResourceRecords": [{"Value": v} for v in record["values"]]}
 
 
-def _read_records(ctx: Context, zone_id: str, apex: str) -> list[dict[str, Any]]:
-    """Every record set except the apex SOA and NS, which belong to the zone itself."""
+def _read_records(ctx: Context, zone_id: str) -> list[dict[str, Any]]:
+    """Every record set except the apex SOA and NS, which belong to the zone itself (the
+    apex is where the SOA is)."""
     pages = _client(ctx).get_paginator("list_resource_record_sets").paginate(
         HostedZoneId=zone_id)
+    sets = [r for page in pages for r in page["ResourceRecordSets"]]
+    apex = next((fqdn(r["Name"]) for r in sets if r["Type"] == "SOA"), "")
     return _sorted([
         {"name": r["Name"], "type": r["Type"], "ttl": r.get("TTL", RECORD_TTL),
          "values": [v["Value"] for v in r.get("ResourceRecords", [])]}
-        for page in pages for r in page["ResourceRecordSets"]
-        if not (fqdn(r["Name"]) == apex and r["Type"] in ("SOA", "NS"))])
+        for r in sets if not (fqdn(r["Name"]) == apex and r["Type"] in ("SOA", "NS"))])
 
 
 def sync_records(ctx: Context, zone_id: str, want: list[dict[str, Any]]) -> None:
     """Makes the zone's records (apex SOA and NS aside) exactly `want`, in one change batch:
     UPSERT what differs, DELETE what is not wanted, with the values just read."""
-    response = _get_zone(ctx, zone_id)
-    if response is None:
+    if _get_zone(ctx, zone_id) is None:
         raise CloudCallFailed(f"{RECORDS}: hosted zone {zone_id} is gone")
     if not is_owned(ctx, _zone_tags(ctx, zone_id)):
         raise Refused(f"hosted zone {zone_id} does not carry the tags of site {ctx.site_id}")
-    apex = fqdn(response["HostedZone"]["Name"])
-    have = {(r["name"], r["type"]): r for r in _read_records(ctx, zone_id, apex)}
+    have = {(r["name"], r["type"]): r for r in _read_records(ctx, zone_id)}
     desired = {(r["name"], r["type"]): r for r in _sorted(want)}
     changes = [{"Action": "DELETE", "ResourceRecordSet": _record_set(record)}
                for key, record in have.items() if key not in desired]
@@ -252,12 +252,14 @@ class Records(ResourceType):
         return super().diff(want, live)
 
     def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
-        response = _get_zone(ctx, resource_id)
-        if response is None:
-            return None
-        apex = fqdn(response["HostedZone"]["Name"])
+        try:
+            records = _read_records(ctx, resource_id)
+        except ClientError as exc:
+            if error_code(exc) == "NoSuchHostedZone":
+                return None
+            raise
         return Live(address, self.type, resource_id,
-                    {"zone_id": resource_id, "records": _read_records(ctx, resource_id, apex)},
+                    {"zone_id": resource_id, "records": records},
                     _zone_tags(ctx, resource_id), {"zone_id": resource_id})
 
     def discover(self, ctx: Context) -> list[Live]:

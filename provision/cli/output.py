@@ -15,8 +15,8 @@ from provision.checks.findings import Finding
 from provision.errors import ProvisionError
 from provision.events import Event
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+console = Console(highlight=False, emoji=False, soft_wrap=True)
+err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
 def print_json(value: Any) -> None:

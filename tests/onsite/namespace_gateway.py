@@ -102,6 +102,9 @@ def up(site_file: Path, work: Path) -> Gateway:
         start_new_session=True).pid
     gateway.save()
     gateway.box.start()
+    # What a run outside provision.onsite (molecule) adds to the rendered host variables.
+    (work / "box-vars.yml").write_text(json.dumps({
+        **gateway.box.inventory_vars(), "provision_rendered_dir": str(work.resolve() / "out")}))
     return gateway
 
 

@@ -7,6 +7,7 @@ boto3 code, pointed at it through `AWS_ENDPOINT_URL`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -89,8 +90,6 @@ class Emulator:
     def stop(self) -> None:
         recorded = self._recorded()
         if recorded:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(recorded[0], signal.SIGTERM)
-            except ProcessLookupError:
-                pass
         self.record.unlink(missing_ok=True)

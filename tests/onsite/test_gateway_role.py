@@ -68,6 +68,19 @@ def addresses(gateway: Gateway) -> dict[str, set[str]]:
             for link in links}
 
 
+def test_a_plan_before_the_first_apply_lists_the_work_and_changes_nothing(
+        gateway: Gateway) -> None:
+    before = host_digest()
+
+    fresh = plan(gateway)
+
+    actions = {c.action for c in fresh.changes}
+    assert {"ansible.builtin.copy", "provision_nftables", "provision_process"} <= actions
+    assert gateway.sh("nft list ruleset").strip() == ""
+    assert gateway.sh("ls /etc/provision 2>&1 || true").count("No such file") == 1
+    assert host_digest() == before
+
+
 def test_first_apply_configures_the_gateway_inside_the_box_only(gateway: Gateway) -> None:
     host = str(gateway.values["gateway_name"])
     before = host_digest()

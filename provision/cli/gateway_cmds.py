@@ -89,13 +89,16 @@ def verify(
     lab_dir: LabDir = None,
     only: Annotated[list[str] | None, typer.Option(
         "--only", help=f"Run only these kinds of check: {', '.join(KINDS)}.")] = None,
+    results: Annotated[Path | None, typer.Option(
+        "--results", help="Where to save the results for the handover pack (default: "
+        ".provision/<site-id>/verify.json beside the site file).")] = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Check SITE in its lab with real traffic: DHCP, DNS, reach rules, NAT, an inbound scan,
     management access and failover, each derived from the site file. Exit 1 if any fails."""
     lab = _lab(site, lab_dir)
     report = verify_lab(lab, discard if as_json else EventPrinter(as_json=False), kinds=only,
-                        results_file=results_file(site, lab.site.site.id))
+                        results_file=results or results_file(site, lab.site.site.id))
     if as_json:
         print_json(report.to_json())
     else:

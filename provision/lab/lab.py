@@ -171,27 +171,33 @@ class Lab:
 
     def _addresses_and_routes(self) -> None:
         plan = self.plan
-        inet = plan.internet_ns
         for address in plan.internet_addresses:
-            netns.ip("addr", "replace", f"{address}/32", "dev", "lo", netns=inet)
+            netns.ip("addr", "replace", f"{address}/32", "dev", "lo", netns=plan.internet_ns)
         for wan in plan.wans:
-            netns.ip("addr", "replace", f"{wan.isp_address}/{wan.prefix_length}", "dev",
-                     ISP_CUSTOMER_INTERFACE, netns=wan.isp_ns)
-            netns.ip("addr", "replace", f"{wan.transit_isp}/30", "dev", ISP_UPSTREAM_INTERFACE,
-                     netns=wan.isp_ns)
-            netns.ip("addr", "replace", f"{wan.transit_inet}/30", "dev", wan.inet_interface,
-                     netns=inet)
-            netns.ip("route", "replace", "default", "via", wan.transit_inet, netns=wan.isp_ns)
-            netns.ip("route", "replace", wan.subnet, "via", wan.transit_isp, netns=inet)
-            for seg in plan.segments:
-                netns.ip("route", "replace", seg.cidr, "via", wan.gateway_address,
-                         netns=wan.isp_ns)
-            forwarding = netns.run_in(wan.isp_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-            if forwarding.returncode != 0:
-                raise LabError(f"could not turn on forwarding in {wan.isp_ns}: "
-                               f"{forwarding.stderr.strip()}")
+            self._isp(wan)
         for seg in plan.segments:
-            netns.ip("route", "replace", seg.cidr, "via", plan.primary.transit_isp, netns=inet)
+            netns.ip("route", "replace", seg.cidr, "via", plan.primary.transit_isp,
+                     netns=plan.internet_ns)
+
+    def _isp(self, wan: WanPlan) -> None:
+        """An ISP's link to the gateway up, its addresses, and its routes (a link taken down
+        loses the routes through it, so restoring a cut link comes through here too)."""
+        netns.ip("link", "set", "dev", ISP_CUSTOMER_INTERFACE, "up", netns=wan.isp_ns)
+        netns.ip("addr", "replace", f"{wan.isp_address}/{wan.prefix_length}", "dev",
+                 ISP_CUSTOMER_INTERFACE, netns=wan.isp_ns)
+        netns.ip("addr", "replace", f"{wan.transit_isp}/30", "dev", ISP_UPSTREAM_INTERFACE,
+                 netns=wan.isp_ns)
+        netns.ip("addr", "replace", f"{wan.transit_inet}/30", "dev", wan.inet_interface,
+                 netns=self.plan.internet_ns)
+        netns.ip("route", "replace", "default", "via", wan.transit_inet, netns=wan.isp_ns)
+        netns.ip("route", "replace", wan.subnet, "via", wan.transit_isp,
+                 netns=self.plan.internet_ns)
+        for seg in self.plan.segments:
+            netns.ip("route", "replace", seg.cidr, "via", wan.gateway_address, netns=wan.isp_ns)
+        forwarding = netns.run_in(wan.isp_ns, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+        if forwarding.returncode != 0:
+            raise LabError(f"could not turn on forwarding in {wan.isp_ns}: "
+                           f"{forwarding.stderr.strip()}")
 
     def _services(self, info: LabInfo) -> None:
         """The ISPs' DHCP servers and the internet's servers, each started unless running."""
@@ -265,8 +271,10 @@ class Lab:
     def _set_link(self, link: str, *, cut: bool) -> None:
         wan = self.plan.wan(link)
         info = self.require_up()
-        netns.ip("link", "set", "dev", ISP_CUSTOMER_INTERFACE, "down" if cut else "up",
-                 netns=wan.isp_ns)
+        if cut:
+            netns.ip("link", "set", "dev", ISP_CUSTOMER_INTERFACE, "down", netns=wan.isp_ns)
+        else:
+            self._isp(wan)
         info.cut_links = sorted(set(info.cut_links) - {link} | ({link} if cut else set()))
         self._save(info)
 

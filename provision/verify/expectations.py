@@ -62,8 +62,6 @@ def reach_matrix(site: Site) -> dict[tuple[str, str], dict[Port, bool]]:
             if target != seg.name}
 
 
-def internet_tcp_port(site: Site, segment: str) -> int | None:
-    """A TCP port `segment` may use towards the internet (the web port when any), or None."""
-    allowed = [number for proto, number in probe_ports(site, INTERNET)
-               if proto == "tcp" and allows(site, segment, INTERNET, (proto, number))]
-    return WEB_TCP_PORT if WEB_TCP_PORT in allowed else next(iter(allowed), None)
+def reaches_internet(site: Site, segment: str) -> bool:
+    """Whether `segment` may go out to the internet (the validator allows no port there)."""
+    return any(s == segment and t == INTERNET for s, t, _, _ in _rules(site))

@@ -14,6 +14,7 @@ import socket
 import struct
 import subprocess
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,11 +221,9 @@ def scan_tcp(ns: str, targets: Iterable[tuple[str, int]],
         for fd in socks:
             poller.register(fd, select.POLLOUT)
         waiting = set(socks)
-        deadline = timeout * 1000
-        while waiting and deadline > 0:
-            events = poller.poll(50)
-            deadline -= 50
-            for fd, _ in events:
+        deadline = time.monotonic() + timeout
+        while waiting and time.monotonic() < deadline:
+            for fd, _ in poller.poll(50):
                 sock, target = socks[fd]
                 poller.unregister(fd)
                 waiting.discard(fd)

@@ -27,6 +27,7 @@ from provision.lab.topology import (
     PROBE_NAME,
     UNFILTERED_ANSWER,
     WEB_ADDRESS,
+    WEB_TCP_PORT,
     SegmentPlan,
     WanPlan,
 )
@@ -286,9 +287,8 @@ class _Verification:
         primary = self.plan.primary
         wan_address = self._wan_address(primary)
         for seg in self.plan.segments:
-            port = expectations.internet_tcp_port(self.site, seg.name)
-            if port is None:
-                continue  # the segment may not reach the internet: reach checks that
+            if not expectations.reaches_internet(self.site, seg.name):
+                continue  # the reach checks prove it cannot get out
             name = f"nat:{seg.name}"
             expected = (f"the internet sees {wan_address} (the gateway on {primary.interface}, "
                         f"link {primary.link})")
@@ -296,7 +296,7 @@ class _Verification:
             if skipped:
                 checks.append(skipped)
                 continue
-            answer = pool.submit(probes.tcp, seg.client_ns, WEB_ADDRESS, port)
+            answer = pool.submit(probes.tcp, seg.client_ns, WEB_ADDRESS, WEB_TCP_PORT)
 
             def finish(name: str = name, expected: str = expected,
                        answer: Future[probes.Answer] = answer) -> CheckResult:
@@ -368,16 +368,15 @@ class _Verification:
         plan = self.plan
         backups = plan.backups
         client = next((s for s in plan.segments
-                       if expectations.internet_tcp_port(self.site, s.name) is not None
+                       if expectations.reaches_internet(self.site, s.name)
                        and s.name in self.leases), None)
         if not backups or client is None:
             return []
         primary, backup = plan.primary, backups[0]
-        port = expectations.internet_tcp_port(self.site, client.name) or 0
         base, slack = failover_deadline(self.lab)
         bound = base + slack
         primary_address, backup_address = self._wan_address(primary), self._wan_address(backup)
-        before = probes.tcp(client.client_ns, WEB_ADDRESS, port)
+        before = probes.tcp(client.client_ns, WEB_ADDRESS, WEB_TCP_PORT)
         if before.seen_source != primary_address:
             return [self._report(CheckResult(
                 f"failover:{primary.link}->{backup.link}", "failover", False,
@@ -387,23 +386,23 @@ class _Verification:
         self.lab.cut_link(primary.link)
         try:
             results.append(self._await_source(
-                f"failover:{primary.link}->{backup.link}", client, port, backup_address,
+                f"failover:{primary.link}->{backup.link}", client, backup_address,
                 bound, f"with {primary.link} cut, the internet sees {backup_address} "
                 f"({backup.link}) within {base:g}s + {slack:g}s slack"))
         finally:
             self.lab.restore_link(primary.link)
         results.append(self._await_source(
-            f"failback:{backup.link}->{primary.link}", client, port, primary_address, bound,
+            f"failback:{backup.link}->{primary.link}", client, primary_address, bound,
             f"with {primary.link} back, the internet sees {primary_address} again within "
             f"{bound:g}s"))
         return results
 
-    def _await_source(self, name: str, client: SegmentPlan, port: int, wanted: str,
-                      bound: float, expected: str) -> CheckResult:
+    def _await_source(self, name: str, client: SegmentPlan, wanted: str, bound: float,
+                      expected: str) -> CheckResult:
         started = time.monotonic()
         last = probes.Answer(False)
         while time.monotonic() - started <= bound:
-            last = probes.tcp(client.client_ns, WEB_ADDRESS, port, CLIENT_PROBE_TIMEOUT)
+            last = probes.tcp(client.client_ns, WEB_ADDRESS, WEB_TCP_PORT, CLIENT_PROBE_TIMEOUT)
             if last.seen_source == wanted:
                 took = round(time.monotonic() - started, 2)
                 return self._report(CheckResult(name, "failover", True, expected,

@@ -133,3 +133,19 @@ def test_failover_service_stopped_fails_failover(lab: Lab) -> None:
     finally:
         lab.converge()
     assert _box_processes(lab, "provision-failover")
+
+
+def test_port_opened_to_the_internet_is_found_by_the_scan(lab: Lab) -> None:
+    primary = lab.plan.primary
+    opened = lab.box.run("nft", "insert", "rule", "inet", "provision", "input", "iifname",
+                         primary.interface, "tcp", "dport", "22", "accept")
+    assert opened.returncode == 0, opened.stderr
+    try:
+        report = verify_lab(lab, kinds=["scan"])
+        assert [r.name for r in report.failed] == ["scan:internet"]
+        # every address of the gateway's own is reached through that WAN link
+        found = report.failed[0].seen.removeprefix("open: ").split(", ")
+        assert f"{primary.gateway_address}:tcp/22" in found
+        assert all(entry.endswith(":tcp/22") for entry in found)
+    finally:
+        _restore_ruleset(lab)

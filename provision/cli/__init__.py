@@ -1,7 +1,7 @@
 """The `provision` command. Each command module registers itself on the one typer app."""
 
 from provision.cli import (
-    cloud_cmds,  # noqa: F401
+    deploy_cmds,  # noqa: F401
     gateway_cmds,  # noqa: F401
     pack_cmds,  # noqa: F401
     render_cmds,  # noqa: F401

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.table import Table
 
 from provision.checks import load_site
 from provision.cli.app import app
-from provision.cli.output import EventPrinter, console, print_json
-from provision.errors import LabError
+from provision.cli.output import EventPrinter, console, print_json, print_verify
 from provision.events import discard
-from provision.lab.lab import Lab
+from provision.lab.lab import Lab, require_root
 from provision.lab.topology import default_lab_dir
-from provision.verify import KINDS, VerifyReport, verify_lab
+from provision.site.paths import verify_results_file
+from provision.verify import KINDS, verify_lab
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
 SiteArg = Annotated[Path, typer.Argument(help="The site file.")]
@@ -32,17 +29,9 @@ app.add_typer(lab_app, name="lab")
 
 
 def _lab(site_file: Path, lab_dir: Path | None) -> Lab:
-    if os.geteuid() != 0:
-        raise LabError("the lab needs root (it makes network namespaces)",
-                       hint="run it as root, e.g. with sudo")
+    require_root()
     site = load_site(site_file)
     return Lab(site, lab_dir or default_lab_dir(site_file, site))
-
-
-def results_file(site_file: Path, site_id: str) -> Path:
-    """Where verify keeps its last results: the site's state folder, so they outlive the lab
-    and the handover pack can include them (`provision pack --verify-results`)."""
-    return site_file.resolve().parent / ".provision" / site_id / "verify.json"
 
 
 @lab_app.command("up")
@@ -98,24 +87,11 @@ def verify(
     management access and failover, each derived from the site file. Exit 1 if any fails."""
     lab = _lab(site, lab_dir)
     report = verify_lab(lab, discard if as_json else EventPrinter(as_json=False), kinds=only,
-                        results_file=results or results_file(site, lab.site.site.id))
+                        results_file=results or verify_results_file(site, lab.site.site.id))
     if as_json:
         print_json(report.to_json())
     else:
-        _print_report(report)
+        print_verify(report)
     if not report.passed:
         raise typer.Exit(1)
 
-
-def _print_report(report: VerifyReport) -> None:
-    table = Table(title=f"verify {report.site_id}: {len(report.results)} checks in "
-                  f"{report.seconds}s", title_justify="left")
-    for column in ("check", "result", "expected", "seen"):
-        table.add_column(column, overflow="fold")
-    for result in report.results:
-        table.add_row(escape(result.name), "[green]pass[/]" if result.passed else "[red]FAIL[/]",
-                      escape(result.expected), escape(result.seen))
-    console.print(table)
-    failed = len(report.failed)
-    console.print(f"[red]{failed} check(s) failed[/]" if failed
-                  else "[green]all checks passed[/]")

@@ -10,10 +10,12 @@ from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.table import Table
 
 from provision.checks.findings import Finding
 from provision.errors import ProvisionError
 from provision.events import Event
+from provision.verify import VerifyReport
 
 console = Console(highlight=False, emoji=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
@@ -56,6 +58,10 @@ def print_findings(findings: Iterable[Finding], *, as_json: bool) -> None:
     console.print(f"[{colour}]{errors} error(s)[/], {warnings} warning(s)")
 
 
+# Ansible's per-task chatter: kept in --json, left out for people (changes and failures stay).
+QUIET_FOR_PEOPLE = frozenset({"task.start", "task.ok", "task.skipped"})
+
+
 class EventPrinter:
     """An EventSink: one line per event for people, one JSON object per line for pipelines."""
 
@@ -67,7 +73,24 @@ class EventPrinter:
             sys.stdout.write(json.dumps(event.to_json(), default=str) + "\n")
             sys.stdout.flush()
             return
+        if event.kind in QUIET_FOR_PEOPLE:
+            return
         style = {"failed": "red", "done": "green", "changed": "yellow"}.get(
             event.kind.rsplit(".", 1)[-1], "dim")
         subject = f"[bold]{escape(event.subject)}[/] " if event.subject else ""
         console.print(f"[{style}]{escape(event.kind):>14}[/] {subject}{escape(event.message)}")
+
+
+def print_verify(report: VerifyReport) -> None:
+    """One row per check: what was expected and what was seen."""
+    table = Table(title=f"verify {report.site_id}: {len(report.results)} checks in "
+                  f"{report.seconds}s", title_justify="left")
+    for column in ("check", "result", "expected", "seen"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        table.add_row(escape(result.name), "[green]pass[/]" if result.passed else "[red]FAIL[/]",
+                      escape(result.expected), escape(result.seen))
+    console.print(table)
+    failed = len(report.failed)
+    console.print(f"[red]{failed} check(s) failed[/]" if failed
+                  else "[green]all checks passed[/]")

@@ -10,9 +10,9 @@ import typer
 
 from provision.checks import load_site
 from provision.cli.app import app
-from provision.cli.gateway_cmds import results_file
 from provision.cli.output import console, print_json
 from provision.pack import read_verify_results, write_pack
+from provision.site.paths import verify_results_file
 
 
 @app.command()
@@ -28,7 +28,7 @@ def pack(
     """Write the handover pack for SITE: one self-contained HTML page (network diagram,
     Wi-Fi and where each password lives, services, contacts, dates, last verify results)."""
     loaded = load_site(site)
-    saved = verify_results or results_file(site, loaded.site.id)
+    saved = verify_results or verify_results_file(site, loaded.site.id)
     results, verified_at = None, None
     if verify_results is not None or saved.is_file():
         results = read_verify_results(saved)

@@ -25,8 +25,8 @@ from provision.errors import PlanStale, ProvisionError, Refused
 from provision.events import Event, EventSink, discard
 from provision.plan import Fingerprint, Mode, Observed, Plan, build_plan
 from provision.site.model import Site
+from provision.site.paths import work_root
 
-STATE_DIR_NAME = ".provision"
 # What the engine itself calls: the tag sweep, and the S3 state backend.
 ENGINE_PERMISSIONS = ("tag:GetResources", "s3:GetObject", "s3:PutObject", "s3:DeleteObject")
 
@@ -73,7 +73,7 @@ def open_workspace(site_path: Path, options: StateOptions = StateOptions(),
         backend = S3Backend(site.site.id, aws, options.state_url)
     else:
         backend = LocalBackend(site.site.id,
-                               options.state_dir or site_path.parent / STATE_DIR_NAME)
+                               options.state_dir or work_root(site_path))
     desired = [d for rt in REGISTRY.values() for d in rt.wanted(site)]
     return Workspace(site_path, site, aws, backend, desired)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import shutil
 import sys
 import time
@@ -20,6 +21,7 @@ from provision.errors import LabError
 from provision.events import Event, EventSink, discard
 from provision.lab import netns
 from provision.lab.box import GatewayBox
+from provision.lab.emulator import Emulator
 from provision.lab.topology import (
     CLIENT_INTERFACE,
     ECHO_UDP_PORT,
@@ -34,8 +36,7 @@ from provision.lab.topology import (
     WanPlan,
     plan_lab,
 )
-from provision.onsite import PlaybookResult, run_playbook
-from provision.render import render_site
+from provision.onsite import PlaybookResult, run_for_site
 from provision.site.model import Site
 
 STATE_FILE = "lab.json"
@@ -76,6 +77,12 @@ class LabStatus:
         return asdict(self)
 
 
+def require_root() -> None:
+    if os.geteuid() != 0:
+        raise LabError("the lab needs root (it makes network namespaces)",
+                       hint="run it as root, e.g. with sudo")
+
+
 class Lab:
     """One site's lab in `lab_dir`. Other parts (verify, the handover pack) use this API."""
 
@@ -84,6 +91,7 @@ class Lab:
         self.lab_dir = lab_dir.resolve()
         self.plan: LabPlan = plan_lab(site, self.lab_dir)
         self.box = GatewayBox(self.plan.gateway_ns, self.lab_dir / "box")
+        self.emulator = Emulator(self.lab_dir / "emulator")  # the lab's AWS
 
     # -- state ------------------------------------------------------------------------------
 
@@ -118,8 +126,9 @@ class Lab:
 
     # -- up ---------------------------------------------------------------------------------
 
-    def up(self, sink: EventSink = discard) -> LabInfo:
-        started = time.monotonic()
+    def build(self, sink: EventSink = discard) -> LabInfo:
+        """The lab's hardware: namespaces, wires, ISPs, the internet side and the gateway box.
+        Safe to run again; changes nothing of the gateway's configuration."""
         info = self.info()
         info.ready = False
         self._save(info)
@@ -132,7 +141,15 @@ class Lab:
         self._save(info)
         sink(Event("step.done", "namespaces, wires, ISPs and the internet side are up", "lab",
                    {"namespaces": info.namespaces}))
-        applied = self.converge(sink)
+        return info
+
+    def up(self, sink: EventSink = discard, *,
+           extra_vars: dict[str, Any] | None = None) -> LabInfo:
+        """Build the lab, then apply playbooks/site.yml to its gateway (with `extra_vars`,
+        e.g. values from the cloud side) and wait for the WAN links to get their addresses."""
+        started = time.monotonic()
+        info = self.build(sink)
+        applied = self.converge(sink, extra_vars=extra_vars)
         info.playbook_seconds = applied.seconds
         info.playbook_changed = sum(applied.changed.values())
         info.wan_addresses = self._wait_for_wan_addresses()
@@ -143,14 +160,14 @@ class Lab:
         sink(Event("step.done", f"lab up in {info.up_seconds}s", "lab", info.to_json()))
         return info
 
-    def converge(self, sink: EventSink = discard) -> PlaybookResult:
-        """Render the site into the lab folder and apply playbooks/site.yml to the box: the
-        same path a real gateway takes. Also repairs a gateway changed by hand."""
-        rendered = self.lab_dir / "rendered"
-        render_site(self.site, rendered)
-        return run_playbook("site.yml", rendered / "inventory", sink=sink,
-                            host_vars=self.box.inventory_vars(),
-                            private_dir=self.lab_dir / "ansible")
+    def converge(self, sink: EventSink = discard, *, playbook: str = "site.yml",
+                 check: bool = False, extra_vars: dict[str, Any] | None = None
+                 ) -> PlaybookResult:
+        """Render the site into the lab folder and run a playbook against the box: the same
+        path a real gateway takes. site.yml also repairs a gateway changed by hand."""
+        return run_for_site(self.site, self.lab_dir, playbook, check=check,
+                            host_vars=self.box.inventory_vars(), extra_vars=extra_vars,
+                            sink=sink)
 
     def _namespaces(self, info: LabInfo) -> None:
         for name in self.plan.namespaces:
@@ -293,8 +310,10 @@ class Lab:
                          box_running=self.box.running, cut_links=info.cut_links)
 
     def down(self, sink: EventSink = discard) -> None:
-        """Stop every process of this lab, delete its namespaces, then its folder."""
+        """Stop every process of this lab (the AWS emulator too), delete its namespaces,
+        then its folder (with the lab's cloud state, which lived in that emulator)."""
         info = self.info()
+        self.emulator.stop()
         self.box.stop()
         recorded = [pid for pid in info.processes.values()
                     if any(netns.belongs(pid, name) for name in info.namespaces)]

@@ -23,6 +23,7 @@ from pathlib import Path
 from provision.errors import LabError
 from provision.render import gateway_vars
 from provision.site.model import Site
+from provision.site.paths import work_dir
 
 WAN_SPACE = ipaddress.IPv4Network("100.64.0.0/16")  # gateway <-> ISP, one /24 per link
 TRANSIT_SPACE = ipaddress.IPv4Network("100.66.0.0/16")  # ISP <-> internet, one /30 per link
@@ -116,7 +117,7 @@ class LabPlan:
 
 def default_lab_dir(site_file: Path, site: Site) -> Path:
     """`.provision/<site-id>/lab/` beside the site file."""
-    return site_file.resolve().parent / ".provision" / site.site.id / "lab"
+    return work_dir(site_file, site.site.id) / "lab"
 
 
 def lab_prefix(site_id: str, lab_dir: Path) -> str:

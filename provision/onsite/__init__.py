@@ -6,8 +6,9 @@ from provision.onsite.runner import (
     PlaybookResult,
     TaskChange,
     gateway_plan,
+    run_for_site,
     run_playbook,
 )
 
 __all__ = ["FileDiff", "GatewayPlan", "PlaybookResult", "TaskChange", "gateway_plan",
-           "run_playbook"]
+           "run_for_site", "run_playbook"]

@@ -24,6 +24,8 @@ import yaml
 
 from provision.errors import PlaybookFailed
 from provision.events import Event, EventSink, discard
+from provision.render import render_site
+from provision.site.model import Site
 
 PLAYBOOKS_DIR = Path(__file__).resolve().parents[2] / "playbooks"
 HIDDEN = "(hidden: the task is no_log)"
@@ -178,7 +180,9 @@ class _Collector:
                                 diffs=[] if hidden else _diffs(res), redacted=hidden)
             self.changes.append(change)
             info["path"] = change.path
-        self.sink(Event(event_kind, f"{host}: {task}", subject=task, data=info))
+        detail = info.get("message") or info.get("path")
+        self.sink(Event(event_kind, f"on {host}" + (f": {detail}" if detail else ""),
+                        subject=task, data=info))
 
 
 @contextmanager
@@ -249,10 +253,24 @@ def run_playbook(playbook: str, inventory: Path, *, check: bool = False,
                           changes=collector.changes, seconds=seconds)
 
 
-def gateway_plan(inventory: Path, *, extra_vars: dict[str, Any] | None = None,
+def gateway_plan(inventory: Path, *, playbook: str = "site.yml",
+                 extra_vars: dict[str, Any] | None = None,
                  host_vars: dict[str, Any] | None = None, sink: EventSink = discard,
                  private_dir: Path | None = None, limit: str | None = None) -> GatewayPlan:
-    """What applying site.yml would change on the gateway now, from a check-mode run."""
-    result = run_playbook("site.yml", inventory, check=True, extra_vars=extra_vars,
+    """What running `playbook` would change on the gateway now, from a check-mode run."""
+    result = run_playbook(playbook, inventory, check=True, extra_vars=extra_vars,
                           host_vars=host_vars, sink=sink, private_dir=private_dir, limit=limit)
     return GatewayPlan(result.changes)
+
+
+def run_for_site(site: Site, folder: Path, playbook: str, *, check: bool = False,
+                 host_vars: dict[str, Any] | None = None,
+                 extra_vars: dict[str, Any] | None = None,
+                 sink: EventSink = discard) -> PlaybookResult:
+    """Render the site into `folder`/rendered and run a playbook against that inventory, with
+    Ansible's working files in `folder`/ansible: the one path the lab and real gateways share.
+    """
+    rendered = folder / "rendered"
+    render_site(site, rendered)
+    return run_playbook(playbook, rendered / "inventory", check=check, extra_vars=extra_vars,
+                        host_vars=host_vars, sink=sink, private_dir=folder / "ansible")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from provision.aws.resource import REGISTRY, Desired
-from provision.cli.cloud_cmds import iam_policy_document
+from provision.cli.deploy_cmds import iam_policy_document
 from provision.plan.build import dependencies, refs_in
 from provision.site.model import Site
 

@@ -13,11 +13,11 @@ from typer.testing import CliRunner
 
 from provision.checks import load_site
 from provision.cli import app
-from provision.cli.gateway_cmds import results_file
 from provision.errors import ProvisionError
 from provision.pack import read_verify_results, render_pack, write_pack
 from provision.pack.diagram import layout
 from provision.pack.page import segment_rows
+from provision.site.paths import verify_results_file
 from provision.verify import CheckResult, VerifyReport
 
 
@@ -197,7 +197,7 @@ def test_cli_finds_the_results_verify_saved_for_the_site(variant_file: VariantFi
     report = VerifyReport("nightingale-north", "2026-12-01T08:00:00+00:00", 12.5, [
         CheckResult("nat:clinical", "nat", True, "masqueraded", "203.0.113.2",
                     {"ms": 3})])
-    report.save(results_file(site_file, "nightingale-north"))
+    report.save(verify_results_file(site_file, "nightingale-north"))
     result = CliRunner().invoke(app, ["pack", str(site_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     text = visible_text((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))

@@ -1,9 +1,10 @@
-"""Commands for a site's cloud side: plan, apply, status, drift, teardown, force-unlock,
-iam-policy. The work is done by `provision.engine.workflow`; this module only parses options,
-asks the operator, and prints."""
+"""Commands for the whole site: plan, apply, up, teardown, status, drift, force-unlock,
+iam-policy. The work is done by `provision.deploy` (both halves) and `provision.engine`
+(the cloud); this module only parses options, asks the operator, and prints."""
 
 from __future__ import annotations
 
+import difflib
 import json
 import sys
 from collections import defaultdict
@@ -15,22 +16,21 @@ from rich.markup import escape
 
 from provision.aws.resource import REGISTRY
 from provision.cli.app import app
-from provision.cli.output import EventPrinter, console, print_json
+from provision.cli.output import EventPrinter, console, print_json, print_verify
+from provision.deploy import Outcome, SiteRun, apply_site, open_site, plan_site, teardown_site
 from provision.engine.workflow import (
     ENGINE_PERMISSIONS,
     Confirm,
     StateOptions,
-    Workspace,
-    check_teardown_allowed,
-    converge,
     drift,
     load_plan,
-    make_plan,
-    open_workspace,
     status,
 )
-from provision.errors import Refused
+from provision.errors import Refused, VerifyFailed
+from provision.events import EventSink, discard
+from provision.pack import write_pack
 from provision.plan import ACTIONS, DESTRUCTIVE, Plan, Step
+from provision.site.paths import work_dir
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
 SiteArg = Annotated[Path, typer.Argument(help="The site file.")]
@@ -39,6 +39,12 @@ StateDir = Annotated[Path | None, typer.Option(
 StateUrl = Annotated[str | None, typer.Option(
     "--state", help="Shared state: s3://bucket/prefix (locks by conditional write).")]
 Yes = Annotated[bool, typer.Option("--yes", help="Do not ask (for pipelines).")]
+LabFlag = Annotated[bool | None, typer.Option(
+    "--lab/--no-lab", help="Act on the local lab (AWS emulator and a namespace gateway), or "
+    "for real. Default: the lab unless AWS credentials are configured and gateway.host names "
+    "a real gateway, in which case say which.")]
+Only = Annotated[str | None, typer.Option(
+    "--only", help="Just one half: cloud (e.g. before the kit is on site) or gateway.")]
 
 SIGNS = {"retire": "~", "create": "+", "adopt": "=", "update": "~", "replace": "-/+",
          "delete": "-"}
@@ -53,8 +59,10 @@ def _say(text: str) -> None:
     console.print(text, emoji=False, soft_wrap=True)
 
 
-def _workspace(site: Path, state_dir: Path | None, state_url: str | None) -> Workspace:
-    return open_workspace(site, StateOptions(state_dir, state_url))
+def _open(site: Path, lab: bool | None, state_dir: Path | None, state_url: str | None,
+          sink: EventSink, only: str | None = None) -> SiteRun:
+    return open_site(site, lab=lab, state=StateOptions(state_dir, state_url), only=only,
+                     sink=sink)
 
 
 def _value(value: Any) -> str:
@@ -77,6 +85,25 @@ def _print_step(step: Step, full: bool) -> None:
                       f"{_value(change.after)}")
 
 
+def _print_gateway(plan: Plan, full: bool) -> None:
+    """The on-site part: the tasks a check-mode run says would change, with file diffs."""
+    if not plan.gateway:
+        return
+    changes = plan.gateway["changes"]
+    _say(f"\n[yellow]gateway ({escape(plan.gateway['playbook'])}, from a check-mode run): "
+         f"{len(changes)} task(s) would change:[/]")
+    for change in changes:
+        where = f" [dim]{escape(change['path'])}[/]" if change.get("path") else ""
+        _say(f"  [yellow]  ~ {escape(change['task'])}[/]{where}")
+        if change.get("redacted"):
+            _say("        [dim](details hidden: the task handles a secret)[/]")
+        for diff in change.get("diffs", []) if full else []:
+            for line in difflib.unified_diff(diff["before"].splitlines(),
+                                             diff["after"].splitlines(), diff["path"],
+                                             diff["path"], lineterm=""):
+                _say(f"        {escape(line)}")
+
+
 def print_plan(plan: Plan, *, full: bool = False) -> None:
     """Summary first; then the steps grouped by action, replacements and deletions last."""
     counts = {a: n for a, n in plan.counts().items() if n}
@@ -85,6 +112,9 @@ def print_plan(plan: Plan, *, full: bool = False) -> None:
         _say(f"[green]{title} for {escape(plan.site_id)}: nothing to do.[/]")
         return
     summary = ", ".join(f"[{COLOURS[a]}]{n} {VERBS[a]}[/]" for a, n in counts.items())
+    if plan.gateway:
+        summary += (", " if summary else "") + (
+            f"[yellow]{len(plan.gateway['changes'])} gateway task(s) to change[/]")
     _say(f"[bold]{title} for {escape(plan.site_id)}:[/] {summary or 'state only'}")
     order = [a for a in ACTIONS if a not in DESTRUCTIVE] + [a for a in ACTIONS
                                                             if a in DESTRUCTIVE]
@@ -96,6 +126,7 @@ def print_plan(plan: Plan, *, full: bool = False) -> None:
             _say(f"\n[{COLOURS[action]}]{VERBS[action]}:[/]")
             for step in grouped[action]:
                 _print_step(step, full)
+    _print_gateway(plan, full)
     for address in plan.forget:
         _say(f"  [dim]state: forget {escape(address)} (gone from the cloud)[/]")
     for address in plan.clear_pending:
@@ -127,10 +158,14 @@ def _confirm_apply(yes: bool, as_json: bool) -> Confirm:
 def plan(site: SiteArg,
          out: Annotated[Path | None, typer.Option("--out", help="Save the plan here, "
                                                   "for `provision apply PLAN`.")] = None,
-         full: Annotated[bool, typer.Option("--full", help="Show every attribute.")] = False,
-         as_json: JsonFlag = False, state_dir: StateDir = None, state: StateUrl = None) -> None:
-    """Show what apply would change (changes nothing). Exit 0: nothing to do, 2: changes."""
-    result = make_plan(_workspace(site, state_dir, state), "apply")
+         full: Annotated[bool, typer.Option("--full", help="Show every attribute and the "
+                                            "gateway's file diffs.")] = False,
+         lab: LabFlag = None, only: Only = None, as_json: JsonFlag = False,
+         state_dir: StateDir = None, state: StateUrl = None) -> None:
+    """Show what apply would change, cloud and gateway (changes nothing). Exit 0: nothing to
+    do, 2: changes."""
+    sink = _progress(as_json)
+    result = plan_site(_open(site, lab, state_dir, state, sink, only), "apply", sink)
     if out is not None:
         out.write_text(json.dumps(result.to_json(), indent=2) + "\n")
     if as_json:
@@ -139,7 +174,7 @@ def plan(site: SiteArg,
         print_plan(result, full=full)
         if out is not None:
             _say(f"[dim]saved to {escape(str(out))}; apply it with "
-                          f"`provision apply {escape(str(out))}`[/]")
+                 f"`provision apply {escape(str(out))}`[/]")
     if result.has_changes:
         raise typer.Exit(2)
 
@@ -148,40 +183,82 @@ def _is_plan_file(path: Path) -> bool:
     return path.suffix.lower() not in (".yaml", ".yml")
 
 
+def _progress(as_json: bool) -> EventSink:
+    return EventPrinter(as_json=as_json)
+
+
+def _report(outcome: Outcome, as_json: bool) -> None:
+    """The verify results, then exit 1 if any check failed."""
+    report = outcome.verify
+    if report is None:
+        return
+    if as_json:
+        print_json({"verify": report.to_json()})
+    else:
+        print_verify(report)
+    if not report.passed:
+        raise VerifyFailed(f"{len(report.failed)} of {len(report.results)} verify checks "
+                           "failed", hint="the failed checks say what was expected and seen")
+
+
 @app.command()
 def apply(target: Annotated[Path, typer.Argument(help="A site file, or a plan saved by "
                                                  "`provision plan --out`.")],
           yes: Yes = False,
           allow_replace: Annotated[list[str] | None, typer.Option(
               "--allow-replace", help="Allow replacing this address (repeatable).")] = None,
-          as_json: JsonFlag = False, state_dir: StateDir = None, state: StateUrl = None
-          ) -> None:
-    """Apply a site (computes a plan, shows it, asks) or exactly a saved plan."""
+          lab: LabFlag = None, only: Only = None, as_json: JsonFlag = False,
+          state_dir: StateDir = None, state: StateUrl = None) -> None:
+    """Apply a site (computes a plan, shows it, asks) or exactly a saved plan: the cloud,
+    then the gateway playbook, then verify."""
     saved = load_plan(target) if _is_plan_file(target) else None
     site = Path(saved.fingerprint.site_file) if saved else target
-    ws = _workspace(site, state_dir, state)
-    mode = saved.mode if saved else "apply"
-    if mode == "destroy":
-        check_teardown_allowed(ws.site)
-    # A saved plan was reviewed when it was made: applying it is the confirmation.
-    done = converge(ws, mode, confirm=_confirm_apply(yes or saved is not None, as_json),
-                    sink=EventPrinter(as_json=as_json), saved=saved,
-                    allow_replace=allow_replace or ())
-    if not done.has_changes and not as_json:
+    sink = _progress(as_json)
+    run = _open(site, lab, state_dir, state, sink, only)
+    if saved is not None and saved.mode == "destroy":
+        outcome = teardown_site(run, confirm=lambda _plan: True, sink=sink)
+    else:
+        # A saved plan was reviewed when it was made: applying it is the confirmation.
+        outcome = apply_site(run, confirm=_confirm_apply(yes or saved is not None, as_json),
+                             sink=sink, saved=saved, allow_replace=allow_replace or ())
+    if not outcome.applied and not as_json:
         _say("[green]Nothing to do.[/]")
+    _report(outcome, as_json)
+
+
+@app.command()
+def up(site: SiteArg, yes: Yes = False, lab: LabFlag = None, as_json: JsonFlag = False,
+       pack_dir: Annotated[Path | None, typer.Option(
+           "--pack-dir", help="Where to write the handover pack (default: "
+           ".provision/<site-id>/pack/ beside the site file).")] = None) -> None:
+    """The whole job: validate, plan, apply (cloud, then gateway), verify, handover pack.
+    On the lab nothing outside this machine is touched, so it does not ask."""
+    sink = _progress(as_json)
+    run = open_site(site, lab=lab, sink=sink)
+    outcome = apply_site(run, confirm=_confirm_apply(yes or run.target.lab, as_json),
+                         sink=sink, always_verify=True)
+    out = pack_dir or work_dir(site, run.site.site.id) / "pack"
+    page = write_pack(run.site, out, outcome.verify.results if outcome.verify else None)
+    if as_json:
+        print_json({"pack": str(page)})
+    try:
+        _report(outcome, as_json)
+    finally:
+        if not as_json:
+            _say(f"\n[bold]Handover pack:[/] {escape(str(page))}")
 
 
 @app.command()
 def teardown(site: SiteArg, yes: Yes = False,
              confirm_id: Annotated[str | None, typer.Option(
                  "--confirm", help="The site id, typed out (needed with --yes).")] = None,
-             as_json: JsonFlag = False, state_dir: StateDir = None, state: StateUrl = None
-             ) -> None:
-    """Remove every cloud resource of the site: users disabled and data archived first,
-    then deletion in reverse dependency order, then a sweep by tags."""
-    ws = _workspace(site, state_dir, state)
-    check_teardown_allowed(ws.site)
-    site_id = ws.site.site.id
+             lab: LabFlag = None, only: Only = None, as_json: JsonFlag = False,
+             state_dir: StateDir = None, state: StateUrl = None) -> None:
+    """Remove the site: cloud users disabled and data archived first, then deletion in
+    reverse dependency order and a sweep by tags; then the gateway wiped."""
+    sink = _progress(as_json)
+    run = _open(site, lab, state_dir, state, sink, only)
+    site_id = run.site.site.id
 
     def confirm(plan: Plan) -> bool:
         if as_json:
@@ -201,39 +278,39 @@ def teardown(site: SiteArg, yes: Yes = False,
             raise Refused("the site id typed does not match; nothing was changed")
         return True
 
-    done = converge(ws, "destroy", confirm=confirm, sink=EventPrinter(as_json=as_json))
-    if not done.has_changes and not as_json:
-        _say("[green]Nothing of the site is left in the cloud.[/]")
+    done = teardown_site(run, confirm=confirm, sink=sink)
+    if not done.applied and not as_json:
+        _say("[green]Nothing of the site is left.[/]")
 
 
 @app.command("status")
-def status_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = None,
-               state: StateUrl = None) -> None:
+def status_cmd(site: SiteArg, lab: LabFlag = None, as_json: JsonFlag = False,
+               state_dir: StateDir = None, state: StateUrl = None) -> None:
     """What state records for the site: resources, unfinished intents, the lock."""
-    report = status(_workspace(site, state_dir, state))
+    report = status(_open(site, lab, state_dir, state, discard).workspace)
     if as_json:
         print_json(report)
         return
     _say(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
-                  f"(serial {report['serial']})")
+         f"(serial {report['serial']})")
     for address, item in report["resources"].items():
         _say(f"  {escape(address):<50} {escape(item['id'])}")
     for address, item in report["pending"].items():
         _say(f"  [yellow]unfinished {escape(item['action'])} of "
-                      f"{escape(address)} since {escape(item['since'])}[/]")
+             f"{escape(address)} since {escape(item['since'])}[/]")
     if report["lock"]:
         lock = report["lock"]
         _say(f"  [yellow]locked by {escape(lock['who'])} (pid {lock['pid']}) since "
-                      f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
+             f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
     if not report["resources"]:
         _say("  [dim]no resources recorded[/]")
 
 
 @app.command("drift")
-def drift_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = None,
-              state: StateUrl = None) -> None:
+def drift_cmd(site: SiteArg, lab: LabFlag = None, as_json: JsonFlag = False,
+              state_dir: StateDir = None, state: StateUrl = None) -> None:
     """Compare the live cloud with state. Exit 0: no drift, 2: drift found."""
-    found = drift(_workspace(site, state_dir, state))
+    found = drift(_open(site, lab, state_dir, state, discard).workspace)
     if as_json:
         print_json({"drift": found})
     elif not found:
@@ -241,10 +318,10 @@ def drift_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = No
     else:
         for item in found:
             _say(f"  [yellow]{escape(item['drift'])}[/] {escape(item['address'])} "
-                          f"[dim]({escape(item['id'])})[/]")
+                 f"[dim]({escape(item['id'])})[/]")
             for name, change in item.get("changes", {}).items():
                 _say(f"        {escape(name)}: state {_value(change['state'])}, "
-                              f"live {_value(change['live'])}")
+                     f"live {_value(change['live'])}")
     if found:
         raise typer.Exit(2)
 
@@ -252,9 +329,10 @@ def drift_cmd(site: SiteArg, as_json: JsonFlag = False, state_dir: StateDir = No
 @app.command("force-unlock")
 def force_unlock(site: SiteArg, lock_id: Annotated[str, typer.Argument(
                      help="The lock id, as the refusal or `provision status` shows it.")],
-                 state_dir: StateDir = None, state: StateUrl = None) -> None:
+                 lab: LabFlag = None, state_dir: StateDir = None, state: StateUrl = None
+                 ) -> None:
     """Release a lock left by a run that died. Only the lock with this id is removed."""
-    holder = _workspace(site, state_dir, state).backend.force_unlock(lock_id)
+    holder = _open(site, lab, state_dir, state, discard).workspace.backend.force_unlock(lock_id)
     _say(f"released the lock held by {escape(holder.describe())}")
 
 

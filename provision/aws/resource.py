@@ -22,6 +22,9 @@ Attrs = dict[str, Any]
 TAG_SITE = "provision:site"
 TAG_MANAGED_BY = "provision:managed-by"
 TAG_EXPIRES = "provision:expires"
+# Carried instead of TAG_SITE by what teardown leaves in a recovery window (secrets), so a
+# tag sweep of a torn-down site finds nothing while the site can still restore its own.
+TAG_DELETED_FROM = "provision:deleted-from"
 MANAGED_BY = "provision"
 
 

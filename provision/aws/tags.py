@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 
 from botocore.exceptions import ClientError
 
-from provision.aws.resource import TAG_SITE, Context
+from provision.aws.resource import TAG_DELETED_FROM, TAG_SITE, Context
 from provision.errors import Refused
 
 
@@ -27,13 +27,17 @@ def tag_dict(pairs: Iterable[Mapping[str, str]], key: str = "Key",
     return {pair[key]: pair[value] for pair in pairs}
 
 
-def is_owned(ctx: Context, tags: Mapping[str, str]) -> bool:
-    return tags.get(TAG_SITE) == ctx.site_id
+def is_owned(ctx: Context, tags: Mapping[str, str], *, deleted_ok: bool = False) -> bool:
+    """Carries this site's tag; with `deleted_ok`, or is in a recovery window after this
+    site's teardown."""
+    return tags.get(TAG_SITE) == ctx.site_id or (
+        deleted_ok and tags.get(TAG_DELETED_FROM) == ctx.site_id)
 
 
-def require_owned(ctx: Context, tags: Mapping[str, str], what: str) -> None:
+def require_owned(ctx: Context, tags: Mapping[str, str], what: str, *,
+                  deleted_ok: bool = False) -> None:
     """Refuses to touch `what` unless it carries this site's tag."""
-    if not is_owned(ctx, tags):
+    if not is_owned(ctx, tags, deleted_ok=deleted_ok):
         raise Refused(f"{what} exists but is not tagged {TAG_SITE}={ctx.site_id}; "
                       "provision never changes or deletes what it does not own",
                       hint="rename or remove that resource, or tag it if it really is this "

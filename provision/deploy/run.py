@@ -157,8 +157,11 @@ def apply_site(run: SiteRun, *, confirm: Confirm, sink: EventSink = discard,
     check_allowed(plan, allow_replace)
     if not plan.has_changes:
         sink(Event("plan.empty", "nothing to do", run.site.site.id))
-        verify = always_verify and "gateway" in run.parts
-        return Outcome(plan, False, verify_site(run, sink) if verify else None)
+        if not (always_verify and "gateway" in run.parts):
+            return Outcome(plan, False)
+        if run.lab is not None and not run.lab.info().ready:  # built, never finished
+            run.lab.up(sink, extra_vars=run.cloud_values())
+        return Outcome(plan, False, verify_site(run, sink))
     if not confirm(plan):
         raise Refused("not confirmed; nothing was changed")
     _apply_cloud(run, plan, sink, allow_replace)

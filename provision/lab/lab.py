@@ -130,8 +130,6 @@ class Lab:
         """The lab's hardware: namespaces, wires, ISPs, the internet side and the gateway box.
         Safe to run again; changes nothing of the gateway's configuration."""
         info = self.info()
-        info.ready = False
-        self._save(info)
         sink(Event("step.start", f"lab {self.plan.prefix} in {self.lab_dir}", "lab"))
         self._namespaces(info)
         self._wires()
@@ -148,6 +146,9 @@ class Lab:
         """Build the lab, then apply playbooks/site.yml to its gateway (with `extra_vars`,
         e.g. values from the cloud side) and wait for the WAN links to get their addresses."""
         started = time.monotonic()
+        unready = self.info()
+        unready.ready = False  # until the playbook has run and the WAN links have addresses
+        self._save(unready)
         info = self.build(sink)
         applied = self.converge(sink, extra_vars=extra_vars)
         info.playbook_seconds = applied.seconds

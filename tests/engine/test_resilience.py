@@ -16,6 +16,7 @@ from provision.aws.session import AwsSession
 from provision.engine.workflow import converge, make_plan
 from provision.errors import CloudCallFailed
 from tests.engine.conftest import (
+    FOR_REAL,
     PROVISION,
     apply_site,
     cli_env,
@@ -32,7 +33,8 @@ EXPECTED = {"zones": 1, "buckets": 1, "pools": 1, "secrets": 2}
 def kill_after(site: Path, endpoint: str, kind: str, count: int, command: list[str]) -> int:
     """Runs the CLI with JSON events and SIGKILLs it when the count-th `kind` event appears;
     returns how many events of that kind were seen (fewer if it finished first)."""
-    process = subprocess.Popen([PROVISION, *command, str(site), "--yes", "--json"],
+    process = subprocess.Popen([PROVISION, *command, str(site), "--yes", "--json",
+                                *FOR_REAL.get(command[0], [])],
                                env=cli_env(endpoint), stdout=subprocess.PIPE,
                                stderr=subprocess.DEVNULL, text=True)
     assert process.stdout is not None

@@ -100,9 +100,14 @@ def test_teardown_of_one_site_leaves_the_other_and_keeps_an_archive(aws: AwsSess
         b"bed,patient\n1,A\n")
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=archive)["TagSet"]}
     assert tags == {"provision:archive-of": SITE_ID, "provision:managed-by": "provision"}
-    # Secrets wait out their recovery window, still tagged; nothing else is left.
-    for arn in leftover_arns(workspace(site_a, aws)):
-        assert "DeletedDate" in aws.client("secretsmanager").describe_secret(SecretId=arn)
+    # Secrets wait out their recovery window marked as deleted from the site; a tag sweep
+    # finds nothing of it.
+    assert leftover_arns(workspace(site_a, aws)) == []
+    for listed in aws.client("secretsmanager").list_secrets(IncludePlannedDeletion=True)[
+            "SecretList"]:
+        if listed["Name"].startswith(f"provision/{SITE_ID}/"):
+            assert "DeletedDate" in listed
+            assert {"Key": "provision:deleted-from", "Value": SITE_ID} in listed["Tags"]
     assert sink.kinds("sweep.leftover") == []
     assert workspace(site_a, aws).backend.load().resources == {}
     assert not make_plan(workspace(site_a, aws), "destroy").has_changes

@@ -15,8 +15,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from provision.aws.resource import Attrs, Context, Desired, Live, ResourceType, register
-from provision.aws.tags import error_code, require_owned, tag_dict, tag_list
+from provision.aws.resource import (
+    TAG_DELETED_FROM,
+    TAG_EXPIRES,
+    TAG_SITE,
+    Attrs,
+    Context,
+    Desired,
+    Live,
+    ResourceType,
+    register,
+)
+from provision.aws.tags import error_code, is_owned, require_owned, tag_dict, tag_list
 from provision.errors import CloudCallFailed
 from provision.site.model import Site, WifiSecurity
 
@@ -67,7 +77,7 @@ class Secret(ResourceType):
         "secretsmanager:ListSecrets", "secretsmanager:DescribeSecret",
         "secretsmanager:CreateSecret", "secretsmanager:UpdateSecret",
         "secretsmanager:RestoreSecret", "secretsmanager:TagResource",
-        "secretsmanager:DeleteSecret",
+        "secretsmanager:UntagResource", "secretsmanager:DeleteSecret",
     )
     replace_on = frozenset({"name"})
     write_only = frozenset({"generator"})  # how the value is made; AWS keeps only the value
@@ -144,10 +154,16 @@ class Secret(ResourceType):
             return self._live(address, described)
         # Ours from a run that died before saving state, or scheduled for deletion by an
         # earlier teardown: adopt it, value and all. Never someone else's.
-        require_owned(ctx, tag_dict(existing.get("Tags", [])), f"secret {attrs['name']}")
+        tags = tag_dict(existing.get("Tags", []))
+        require_owned(ctx, tags, f"secret {attrs['name']}", deleted_ok=True)
         if "DeletedDate" in existing:
             client.restore_secret(SecretId=existing["ARN"])
-        live = self._live(address, existing)
+        if TAG_DELETED_FROM in tags or tags.get(TAG_SITE) != ctx.site_id:
+            client.tag_resource(SecretId=existing["ARN"], Tags=tag_list(ctx.tags))
+            client.untag_resource(SecretId=existing["ARN"], TagKeys=[TAG_DELETED_FROM])
+        live = self.read(ctx, address, existing["ARN"])
+        if live is None:
+            raise CloudCallFailed(f"secret {attrs['name']} vanished while being restored")
         return self.update(ctx, live, attrs, frozenset(self.diff(attrs, live.attrs)))
 
     def update(self, ctx: Context, live: Live, attrs: Attrs, changed: frozenset[str]) -> Live:
@@ -164,6 +180,16 @@ class Secret(ResourceType):
         described = self._describe(ctx, live.id)
         if described is None or "DeletedDate" in described:
             return
-        require_owned(ctx, tag_dict(described.get("Tags", [])), f"secret {live.id}")
-        _client(ctx).delete_secret(SecretId=live.id,
-                                   RecoveryWindowInDays=RECOVERY_WINDOW_DAYS)
+        require_owned(ctx, tag_dict(described.get("Tags", [])), f"secret {live.id}",
+                      deleted_ok=True)
+        client = _client(ctx)
+        # Marked as the site's deleted secret before it goes into its recovery window: a tag
+        # sweep then finds nothing of the site, and a re-created site can still restore it.
+        client.tag_resource(SecretId=live.id,
+                            Tags=[{"Key": TAG_DELETED_FROM, "Value": ctx.site_id}])
+        client.untag_resource(SecretId=live.id, TagKeys=[TAG_SITE, TAG_EXPIRES])
+        client.delete_secret(SecretId=live.id, RecoveryWindowInDays=RECOVERY_WINDOW_DAYS)
+
+    def owned(self, ctx: Context, live: Live) -> bool:
+        """A teardown killed between re-tagging and scheduling the deletion still finishes."""
+        return is_owned(ctx, live.tags, deleted_ok=True)

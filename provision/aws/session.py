@@ -7,6 +7,7 @@ production uses the standard credential chain.
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 from typing import Any
@@ -15,6 +16,22 @@ import boto3
 from botocore.config import Config
 
 DEFAULT_MAX_ATTEMPTS = 8
+
+# botocore logs whole request and response bodies at DEBUG; with these fields in them, a
+# secret would reach a log the moment someone turns debugging on. Such records are dropped,
+# for every client, since every client is made here.
+SECRET_FIELDS = ("SecretString", "SecretBinary", "ClientSecret")
+BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks")
+
+
+class DropSecretBodies(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not any(name in message for name in SECRET_FIELDS)
+
+
+for _logger in BODY_LOGGERS:
+    logging.getLogger(_logger).addFilter(DropSecretBodies())
 
 
 class AwsSession:

@@ -9,7 +9,6 @@ delete schedules deletion with a recovery window, so a mistaken teardown can be 
 
 from __future__ import annotations
 
-import logging
 import secrets
 from typing import Any
 
@@ -37,22 +36,6 @@ RECOVERY_WINDOW_DAYS = 30
 PASSPHRASE_ALPHABET = "23456789abcdefghijkmnpqrstuvwxyz"
 PASSPHRASE_GROUPS = 6
 PASSPHRASE_GROUP_LENGTH = 5
-
-
-# botocore logs whole request and response bodies at DEBUG; with these fields in them, a
-# secret would reach a log the moment someone turns debugging on. Such records are dropped.
-SECRET_FIELDS = ("SecretString", "SecretBinary", "ClientSecret")
-BODY_LOGGERS = ("botocore.endpoint", "botocore.parsers", "botocore.hooks")
-
-
-class DropSecretBodies(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not any(name in message for name in SECRET_FIELDS)
-
-
-for _logger in BODY_LOGGERS:
-    logging.getLogger(_logger).addFilter(DropSecretBodies())
 
 
 def generate(generator: str) -> str:

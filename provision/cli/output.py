@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterable
 from itertools import groupby
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -15,7 +15,9 @@ from rich.table import Table
 from provision.checks.findings import Finding
 from provision.errors import ProvisionError
 from provision.events import Event
-from provision.verify import VerifyReport
+
+if TYPE_CHECKING:  # verify pulls in the lab: only the commands that verify need it loaded
+    from provision.verify import VerifyReport
 
 console = Console(highlight=False, emoji=False, soft_wrap=True)
 err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)

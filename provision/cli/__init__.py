@@ -2,6 +2,7 @@
 
 from provision.cli import (
     deploy_cmds,  # noqa: F401
+    fleet_cmds,  # noqa: F401
     gateway_cmds,  # noqa: F401
     pack_cmds,  # noqa: F401
     render_cmds,  # noqa: F401

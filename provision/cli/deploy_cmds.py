@@ -1,4 +1,4 @@
-"""Commands for the whole site: plan, apply, up, teardown, status, drift, force-unlock,
+"""Commands for the whole site: plan, apply, up, teardown, drift, force-unlock,
 iam-policy. The work is done by `provision.deploy` (both halves) and `provision.engine`
 (the cloud); this module only parses options, asks the operator, and prints."""
 
@@ -24,7 +24,6 @@ from provision.engine.workflow import (
     StateOptions,
     drift,
     load_plan,
-    status,
 )
 from provision.errors import Refused, VerifyFailed
 from provision.events import EventSink, discard
@@ -281,29 +280,6 @@ def teardown(site: SiteArg, yes: Yes = False,
     done = teardown_site(run, confirm=confirm, sink=sink)
     if not done.applied and not as_json:
         _say("[green]Nothing of the site is left.[/]")
-
-
-@app.command("status")
-def status_cmd(site: SiteArg, lab: LabFlag = None, as_json: JsonFlag = False,
-               state_dir: StateDir = None, state: StateUrl = None) -> None:
-    """What state records for the site: resources, unfinished intents, the lock."""
-    report = status(_open(site, lab, state_dir, state, discard).workspace)
-    if as_json:
-        print_json(report)
-        return
-    _say(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
-         f"(serial {report['serial']})")
-    for address, item in report["resources"].items():
-        _say(f"  {escape(address):<50} {escape(item['id'])}")
-    for address, item in report["pending"].items():
-        _say(f"  [yellow]unfinished {escape(item['action'])} of "
-             f"{escape(address)} since {escape(item['since'])}[/]")
-    if report["lock"]:
-        lock = report["lock"]
-        _say(f"  [yellow]locked by {escape(lock['who'])} (pid {lock['pid']}) since "
-             f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
-    if not report["resources"]:
-        _say("  [dim]no resources recorded[/]")
 
 
 @app.command("drift")

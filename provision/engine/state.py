@@ -34,6 +34,10 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+def _who() -> str:
+    return f"{getpass.getuser()}@{socket.gethostname()}"
+
+
 @dataclass
 class ResourceState:
     type: str
@@ -57,6 +61,20 @@ class Intent:
     since: str = field(default_factory=_now)
 
 
+@dataclass(frozen=True)
+class LastApply:
+    """The last apply or teardown that finished: what `provision status` shows a fleet."""
+
+    when: str  # UTC, ISO 8601
+    who: str  # user@host
+    mode: str  # "apply" or "destroy"
+    steps: int  # steps of the plan it executed
+
+    @classmethod
+    def now(cls, mode: str, steps: int) -> LastApply:
+        return cls(_now(), _who(), mode, steps)
+
+
 @dataclass
 class State:
     site_id: str
@@ -64,20 +82,24 @@ class State:
     serial: int = 0
     resources: dict[str, ResourceState] = field(default_factory=dict)
     pending: dict[str, Intent] = field(default_factory=dict)
+    last_apply: LastApply | None = None  # absent from state written before it was recorded
 
     def to_json(self) -> dict[str, Any]:
         return {"format": STATE_FORMAT, "site_id": self.site_id, "lineage": self.lineage,
                 "serial": self.serial,
                 "resources": {a: asdict(r) for a, r in sorted(self.resources.items())},
-                "pending": {a: asdict(i) for a, i in sorted(self.pending.items())}}
+                "pending": {a: asdict(i) for a, i in sorted(self.pending.items())},
+                "last_apply": asdict(self.last_apply) if self.last_apply else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> State:
         if data.get("format") != STATE_FORMAT:
             raise StateError(f"state format {data.get('format')!r} is not {STATE_FORMAT}")
+        last_apply = data.get("last_apply")
         return cls(data["site_id"], data["lineage"], data["serial"],
                    {a: ResourceState(**r) for a, r in data["resources"].items()},
-                   {a: Intent(**i) for a, i in data["pending"].items()})
+                   {a: Intent(**i) for a, i in data["pending"].items()},
+                   LastApply(**last_apply) if last_apply else None)
 
 
 @dataclass(frozen=True)
@@ -90,8 +112,7 @@ class LockInfo:
 
     @classmethod
     def new(cls, operation: str) -> LockInfo:
-        return cls(str(uuid.uuid4()), f"{getpass.getuser()}@{socket.gethostname()}",
-                   os.getpid(), _now(), operation)
+        return cls(str(uuid.uuid4()), _who(), os.getpid(), _now(), operation)
 
     def describe(self) -> str:
         return f"{self.who} (pid {self.pid}, {self.operation}) since {self.since}"
@@ -307,6 +328,12 @@ class StateStore:
                 self.state.resources.pop(address, None)
             for address in pending:
                 self.state.pending.pop(address, None)
+            self._save()
+
+    def finish(self, mode: str, steps: int) -> None:
+        """Records that a run completed (after its last step was saved)."""
+        with self._lock:
+            self.state.last_apply = LastApply.now(mode, steps)
             self._save()
 
     def output(self, address: str, name: str) -> Any:

@@ -142,6 +142,7 @@ def converge(ws: Workspace, mode: Mode, *, confirm: Confirm, sink: EventSink = d
         apply_plan(plan, store, ws.context(resuming), sink, allow_replace)
         if mode == "destroy":
             sweep(ws, store, sink, removed={s.id for s in plan.steps if s.id})
+        store.finish(mode, len(plan.steps))
         sink(Event("apply.done", f"{len(plan.steps)} step(s) applied", ws.site.site.id,
                    {"serial": store.state.serial}))
         return plan

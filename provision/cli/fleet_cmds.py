@@ -49,7 +49,6 @@ from provision.fleet import (
     tear_down,
 )
 from provision.plan import Plan
-from provision.site.model import Site
 
 SitesArg = Annotated[list[Path], typer.Argument(
     help="Site files, or folders searched for them (the tool's .provision folders skipped).")]
@@ -97,45 +96,45 @@ def _one_site(site: Path, open_run: OpenRun, day: dt.date, as_json: bool) -> Non
                     "last_apply": asdict(last) if last else None})
         return
     console.print(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
-         f"(serial {report['serial']})")
+                  f"(serial {report['serial']})")
     for address, item in report["resources"].items():
         console.print(f"  {escape(address):<50} {escape(item['id'])}")
     for address, item in report["pending"].items():
         console.print(f"  [yellow]unfinished {escape(item['action'])} of "
-             f"{escape(address)} since {escape(item['since'])}[/]")
+                      f"{escape(address)} since {escape(item['since'])}[/]")
     if report["lock"]:
         lock = report["lock"]
         console.print(f"  [yellow]locked by {escape(lock['who'])} (pid {lock['pid']}) since "
-             f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
+                      f"{escape(lock['since'])}, lock id {escape(lock['id'])}[/]")
     if not report["resources"]:
         console.print("  [dim]no resources recorded[/]")
     console.print(f"  lifetime: {escape(lifetime.describe())}; last apply: "
-         f"{escape(_last_apply(last))}{f' by {escape(last.who)}' if last else ''}")
+                  f"{escape(_last_apply(last))}{f' by {escape(last.who)}' if last else ''}")
 
 
-def _cell(report: SiteReport) -> list[str]:
+def _drift_cell(report: SiteReport) -> str:
+    if report.drift is None:
+        return ""
+    colour = {"differences": "yellow", "unknown": "red"}.get(report.drift.status)
+    text = escape(report.drift.describe())
+    return f"[{colour}]{text}[/]" if colour else text
+
+
+def _row(report: SiteReport) -> list[str]:
     """The table row: what could not be known is left blank, the problem column says why."""
-    site = report.site
-    if site is None:
+    if report.site is None:
         return [escape(str(report.file)), "[red]invalid[/]"] + [""] * 8
-    info = site.site
-    lifetime = report.lifetime.describe() if report.lifetime else ""
-    colour = "red" if report.lifetime and report.lifetime.past_closing else ""
-    drift = report.drift.describe() if report.drift else ""
-    if report.drift and report.drift.status != "none":
-        drift = f"[{'yellow' if report.drift.status == 'differences' else 'red'}]" \
-                f"{escape(drift)}[/]"
-    else:
-        drift = escape(drift)
-    read = report.resources is not None
+    info = report.site.site
+    lifetime = escape(report.lifetime.describe()) if report.lifetime else ""
+    if report.lifetime and report.lifetime.past_closing:
+        lifetime = f"[red]{lifetime}[/]"
+    read = report.resources is not None  # the state was read
+    lock = f"[yellow]held by {escape(report.lock.who)}[/]" if report.lock else "no"
     return [escape(info.id), info.kind.value, str(info.lifetime.opens),
-            str(info.lifetime.closes or "-"),
-            f"[{colour}]{escape(lifetime)}[/]" if colour else escape(lifetime),
-            "yes" if info.protect else "no",
+            str(info.lifetime.closes or "-"), lifetime, "yes" if info.protect else "no",
             escape(_last_apply(report.last_apply)) if read else "",
-            str(report.resources) if read else "",
-            (f"[yellow]held by {escape(report.lock.who)}[/]" if report.lock else "no")
-            if read else "", drift]
+            str(report.resources) if read else "", lock if read else "",
+            _drift_cell(report)]
 
 
 KEEP_WHOLE = frozenset({"site", "opens", "closes"})
@@ -152,7 +151,7 @@ def _print_table(reports: list[SiteReport], day: dt.date, with_drift: bool) -> N
     if problems:
         table.add_column("problem", overflow="fold")
     for report in reports:
-        row = _cell(report)[:len(columns) if with_drift else -1]
+        row = _row(report)[:len(columns) if with_drift else -1]
         if problems:
             row.append(f"[red]{escape(report.error)}[/]" if report.error else "")
         table.add_row(*row)
@@ -167,7 +166,8 @@ def _print_table(reports: list[SiteReport], day: dt.date, with_drift: bool) -> N
     past = sum(1 for r in reports if r.lifetime and r.lifetime.past_closing)
     drifted = sum(1 for r in reports if r.drift and r.drift.status == "differences")
     failed = sum(1 for r in reports if r.failed)
-    console.print(f"{past} past closing, {drifted} with drift, {failed} that could not be read")
+    console.print(f"{past} past closing, " + (f"{drifted} with drift, " if with_drift else "")
+                  + f"{failed} that could not be read")
 
 
 @app.command("status")
@@ -207,14 +207,14 @@ def status_cmd(sites: SitesArg, lab: LabFlag = None,
 
 
 def _ask(yes: bool, as_json: bool) -> Ask:
-    def ask(site: Site, plan: Plan) -> bool:
+    def ask(plan: Plan) -> bool:
         if not as_json:
             print_plan(plan)
         if yes:  # the --confirm ids were checked before the site was opened
             return True
-        typed: str = typer.prompt(f"Type the site id ({site.site.id}) to tear it down, or "
+        typed: str = typer.prompt(f"Type the site id ({plan.site_id}) to tear it down, or "
                                   "press Enter to skip it", default="", show_default=False)
-        return typed.strip() == site.site.id
+        return typed.strip() == plan.site_id
     return ask
 
 
@@ -232,7 +232,7 @@ RESULT_COLOURS = {Result.TORN_DOWN: "green", Result.NOTHING_LEFT: "green",
 def _print_result(due: DueSite) -> None:
     if due.result is not None:
         console.print(f"  [{RESULT_COLOURS[due.result]}]{due.result.value}[/] "
-             f"[bold]{escape(due.site_id)}[/]: {escape(due.message)}")
+                      f"[bold]{escape(due.site_id)}[/]: {escape(due.message)}")
 
 
 @app.command()
@@ -275,7 +275,7 @@ def expire(sites: SitesArg,
         for item in due:
             if not as_json:
                 console.print(f"\n[bold]Teardown of {escape(item.site_id)}[/] "
-                     f"({escape(item.lifetime.describe())})")
+                              f"({escape(item.lifetime.describe())})")
             tear_down(item, open_run, _ask(yes, as_json), confirmed=named if yes else None,
                       sink=sink)
             if not as_json:

@@ -19,9 +19,9 @@ from provision.fleet.survey import OpenRun, SiteFile, first_error
 from provision.plan import Plan
 from provision.site.model import Site
 
-# Shows the teardown plan of a site and says whether to go on (the operator's typed id, or
-# the --confirm ids already checked).
-Ask = Callable[[Site, Plan], bool]
+# Shows a site's teardown plan and says whether to go on (the operator typed the plan's site
+# id, or --yes with the --confirm ids already checked).
+Ask = Callable[[Plan], bool]
 
 
 class Result(StrEnum):
@@ -55,8 +55,13 @@ class DueSite:
 
 def due_sites(entries: Collection[SiteFile], today: dt.date) -> list[DueSite]:
     """The sites whose closing day is before `today`, oldest closure first."""
-    due = [DueSite(e.file, e.site, status) for e in entries if e.site is not None
-           for status in [lifetime_status(e.site, today)] if status.past_closing]
+    due: list[DueSite] = []
+    for entry in entries:
+        if entry.site is None:
+            continue
+        status = lifetime_status(entry.site, today)
+        if status.past_closing:
+            due.append(DueSite(entry.file, entry.site, status))
     return sorted(due, key=lambda d: (-d.lifetime.days, d.site_id))
 
 
@@ -68,7 +73,10 @@ def tear_down(due: DueSite, open_run: OpenRun, ask: Ask, *,
 
     def confirm(plan: Plan) -> bool:
         nonlocal declined
-        declined = not ask(due.site, plan)
+        if plan.site_id != due.site_id:  # the file changed since it was listed
+            raise Refused(f"{due.file} now names site {plan.site_id}, not {due.site_id}",
+                          hint="run expire again")
+        declined = not ask(plan)
         return not declined
 
     try:

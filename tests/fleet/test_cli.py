@@ -104,6 +104,19 @@ def test_status_and_expire_over_a_fleet(moto_process: str, tmp_path: Path,
                       moto_process)
         assert applied.returncode == 0, applied.stderr
 
+    # One site file: what state records, as before, with its lifetime and last apply.
+    one = run(["status", str(fleet["bravo"]), "--no-lab", "--today", ON, "--json"],
+              moto_process)
+    assert one.returncode == 0, one.stderr
+    single = json.loads(one.stdout)
+    assert (single["site_id"], single["lock"], single["pending"]) == ("bravo", None, {})
+    assert "s3.bucket" in single["resources"]
+    assert single["last_apply"]["mode"] == "apply"
+    assert single["lifetime"]["text"] == "open, 121 days left"
+    said = run(["status", str(fleet["bravo"]), "--no-lab", "--today", ON], moto_process)
+    assert "provision-bravo-data" in said.stdout
+    assert "lifetime: open, 121 days left; last apply: " in said.stdout
+
     # The last apply shows; nothing past closing on the earlier day and no drift: exit 0.
     pair = [str(fleet["alpha"]), str(fleet["bravo"])]
     quiet = run(["status", *pair, "--no-lab", "--today", EARLIER, "--json"], moto_process)

@@ -3,7 +3,12 @@ network namespaces, an ISP per WAN link, the internet side and a client per segm
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import subprocess
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +18,8 @@ from provision.lab.lab import Lab
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "sites" / "examples" / "field-hospital.yaml"
+ROLE = REPO / "playbooks" / "roles" / "gateway"
+MOLECULE_TIMEOUT_SECONDS = 600
 
 
 def built_lab(site_file: Path, lab_dir: Path) -> Iterator[Lab]:
@@ -36,3 +43,50 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     """The example site's lab, not yet configured (module-wide: the tests of a module run in
     order against it)."""
     yield from built_lab(EXAMPLE, tmp_path_factory.mktemp("gateway") / "lab")
+
+
+@dataclass
+class MoleculeRun:
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def output(self) -> tuple[int, str]:
+        """Wait for `molecule test` to end; its exit code and output."""
+        code = self.process.wait(timeout=MOLECULE_TIMEOUT_SECONDS)
+        return code, self.log.read_text()
+
+
+@pytest.fixture(scope="session")
+def molecule_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MoleculeRun]:
+    """`molecule test` of the gateway role's scenario, as a subprocess. Its lab lives in its
+    own ephemeral folder, so its namespaces are its own and it runs beside the other lab
+    tests (see `molecule_starts_early`)."""
+    executable = shutil.which("molecule")
+    if executable is None:
+        pytest.skip("the molecule executable is not installed (pip install molecule)")
+    work = tmp_path_factory.mktemp("molecule")
+    ephemeral = work / "ephemeral"
+    env = {**os.environ, "MOLECULE_EPHEMERAL_DIRECTORY": str(ephemeral), "NO_COLOR": "1",
+           "ANSIBLE_NOCOLOR": "1", "ANSIBLE_FORCE_COLOR": "0", "PY_COLORS": "0"}
+    log = work / "molecule.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen([executable, "test"], cwd=ROLE, env=env,
+                                   stdin=subprocess.DEVNULL, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield MoleculeRun(process, log)
+    finally:
+        if process.poll() is None:  # the session ended before the test waited for it
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait()
+        Lab(load_site(EXAMPLE), ephemeral / "lab").down()  # nothing left if molecule was cut short
+
+
+@pytest.fixture(scope="session", autouse=True)
+def molecule_starts_early(request: pytest.FixtureRequest) -> None:
+    """When test_molecule is selected, start `molecule test` with the first test here rather
+    than when its own turn comes: it takes about as long as the rest of tests/onsite, and it
+    spends most of that waiting on its lab, so the two overlap instead of adding up."""
+    selected = any(item.path.name == "test_molecule.py" for item in request.session.items)
+    if selected and shutil.which("molecule") is not None:
+        request.getfixturevalue("molecule_test")

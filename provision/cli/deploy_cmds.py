@@ -14,6 +14,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
+from provision.aws.archive import archive_bucket_name
 from provision.aws.resource import REGISTRY
 from provision.cli.app import app
 from provision.cli.output import EventPrinter, console, print_json, print_verify
@@ -278,8 +279,14 @@ def teardown(site: SiteArg, yes: Yes = False,
         return True
 
     done = teardown_site(run, confirm=confirm, sink=sink)
-    if not done.applied and not as_json:
+    if as_json:
+        return
+    if not done.applied:
         _say("[green]Nothing of the site is left.[/]")
+        return
+    _say(f"[green]{escape(site_id)} is torn down.[/] Its data and logs are archived in "
+         f"{escape(archive_bucket_name(site_id))}, kept for "
+         f"{run.workspace.context().retain_data_days} days.")
 
 
 @app.command("drift")

@@ -19,7 +19,10 @@ from provision.events import Event
 if TYPE_CHECKING:  # verify pulls in the lab: only the commands that verify need it loaded
     from provision.verify import VerifyReport
 
-console = Console(highlight=False, emoji=False, soft_wrap=True)
+# Logs and pipes get a wide console: rich's 80-column default would break check names and
+# file:line in CI logs.
+console = Console(highlight=False, emoji=False, soft_wrap=True,
+                  width=None if sys.stdout.isatty() else 160)
 err_console = Console(stderr=True, highlight=False, emoji=False, soft_wrap=True)
 
 
@@ -62,6 +65,8 @@ def print_findings(findings: Iterable[Finding], *, as_json: bool) -> None:
 
 # Ansible's per-task chatter: kept in --json, left out for people (changes and failures stay).
 QUIET_FOR_PEOPLE = frozenset({"task.start", "task.ok", "task.skipped"})
+# Verify's results are tabled at the end with what was expected and seen: progress is a name.
+BRIEF_FOR_PEOPLE = frozenset({"check.done", "check.failed"})
 
 
 class EventPrinter:
@@ -80,7 +85,8 @@ class EventPrinter:
         style = {"failed": "red", "done": "green", "changed": "yellow"}.get(
             event.kind.rsplit(".", 1)[-1], "dim")
         subject = f"[bold]{escape(event.subject)}[/] " if event.subject else ""
-        console.print(f"[{style}]{escape(event.kind):>14}[/] {subject}{escape(event.message)}")
+        message = "" if event.kind in BRIEF_FOR_PEOPLE else escape(event.message)
+        console.print(f"[{style}]{escape(event.kind):>14}[/] {subject}{message}")
 
 
 def print_verify(report: VerifyReport) -> None:

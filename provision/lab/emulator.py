@@ -22,6 +22,7 @@ from pathlib import Path
 from provision.errors import LabError
 
 STARTUP_TIMEOUT_SECONDS = 30.0
+STOP_TIMEOUT_SECONDS = 5.0
 # Dummy credentials: the emulator accepts any, and they keep boto3 from reaching for real ones.
 LAB_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "lab", "AWS_SECRET_ACCESS_KEY": "lab"}
 
@@ -38,6 +39,25 @@ def _answers(endpoint: str) -> bool:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError):
         return False
+
+
+def _end_group(pid: int) -> None:
+    """SIGTERM the emulator's process group, wait for it, SIGKILL what is left: `lab down`
+    returns only once the emulator is gone."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except ProcessLookupError:
+            return
+        deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, os.WNOHANG)  # reaps it when this process started it
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.05)
 
 
 class Emulator:
@@ -90,6 +110,5 @@ class Emulator:
     def stop(self) -> None:
         recorded = self._recorded()
         if recorded:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(recorded[0], signal.SIGTERM)
+            _end_group(recorded[0])
         self.record.unlink(missing_ok=True)

@@ -130,7 +130,7 @@ class Lab:
         """The lab's hardware: namespaces, wires, ISPs, the internet side and the gateway box.
         Safe to run again; changes nothing of the gateway's configuration."""
         info = self.info()
-        sink(Event("step.start", f"lab {self.plan.prefix} in {self.lab_dir}", "lab"))
+        sink(Event("step.start", f"{self.plan.prefix} in {self.lab_dir}", "lab"))
         self._namespaces(info)
         self._wires()
         self._addresses_and_routes()

@@ -116,7 +116,8 @@ def _diffs(res: dict[str, Any]) -> list[FileDiff]:
         before, after = diff.get("before", ""), diff.get("after", "")
         if before == after:
             continue
-        path = diff.get("after_header") or diff.get("before_header") or _path_of(res) or ""
+        # The file on the gateway: copy's after_header names the controller-side source.
+        path = _path_of(res) or diff.get("before_header") or diff.get("after_header") or ""
         found.append(FileDiff(str(path), _text(before), _text(after)))
     for item in res.get("results") or []:
         if isinstance(item, dict) and item.get("changed"):

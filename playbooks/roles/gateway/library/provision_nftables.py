@@ -16,6 +16,7 @@ options:
   path: {description: The ruleset file on the gateway (state=present)., type: path}
   state: {description: present loads it; absent flushes the ruleset., type: str, choices: [present, absent], default: present}
   record: {description: Where the record of the last load is kept., type: path, default: /run/provision/nftables.json}
+  file_changed: {description: The ruleset file was just replaced (in check mode it was not written, so a load is due)., type: bool, default: false}
 """
 
 import hashlib
@@ -43,6 +44,9 @@ def main():
             "path": {"type": "path"},
             "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
             "record": {"type": "path", "default": "/run/provision/nftables.json"},
+            # The task before replaced the file; in check mode it was not written, so the
+            # file on disk is still the old one and cannot tell that a load is due.
+            "file_changed": {"type": "bool", "default": False},
         },
         required_if=[("state", "present", ["path"])],
         supports_check_mode=True,
@@ -66,6 +70,9 @@ def main():
         text = handle.read()
     digest = hashlib.sha256(text).hexdigest()
     record = _record(params["record"])
+    if module.check_mode and params["file_changed"]:
+        module.exit_json(changed=True, reason="the ruleset file changed",
+                         diff={"before": live, "after": "(the new rendered nftables.conf)\n"})
     if record and record["digest"] == digest and record["listing"] == live:
         module.exit_json(changed=False, reason="the live ruleset is the one last loaded")
     if record is None:

@@ -185,7 +185,8 @@ def test_a_new_segment_and_user_plan_exactly_those_changes(deployment: Deploymen
 
     gateway = plan["gateway"]
     assert gateway["playbook"] == "site.yml"
-    by_path = {c["path"]: c for c in gateway["changes"] if c["path"]}
+    # The file tasks, with their diffs (the ruleset's load task names the same path).
+    by_path = {c["path"]: c for c in gateway["changes"] if c["path"] and c["diffs"]}
     for installed in ("/etc/nftables.conf", "/etc/provision/dnsmasq.conf"):
         assert installed in by_path, sorted(by_path)
         [diff] = by_path[installed]["diffs"]
@@ -206,6 +207,10 @@ def test_apply_brings_the_new_segment_and_user_and_verify_checks_them(
     assert plan["steps"] == deployment.plan["steps"]
     assert [c["task"] for c in plan["gateway"]["changes"]] == [
         c["task"] for c in deployment.plan["gateway"]["changes"]]
+    # The playbook changed exactly the tasks its check-mode run put in the plan.
+    changed = [d["subject"] for d in documents
+               if isinstance(d, dict) and d.get("kind") == "task.changed"]
+    assert sorted(changed) == sorted(c["task"] for c in plan["gateway"]["changes"])
 
     verify = _only(documents, "verify")
     _assert_all_passed(verify)

@@ -71,8 +71,7 @@ def main():
     digest = hashlib.sha256(text).hexdigest()
     record = _record(params["record"])
     if module.check_mode and params["file_changed"]:
-        module.exit_json(changed=True, reason="the ruleset file changed",
-                         diff={"before": live, "after": "(the new rendered nftables.conf)\n"})
+        module.exit_json(changed=True, reason="the ruleset file changed")  # its diff is above
     if record and record["digest"] == digest and record["listing"] == live:
         module.exit_json(changed=False, reason="the live ruleset is the one last loaded")
     if record is None:

@@ -59,8 +59,8 @@ class MoleculeRun:
 @pytest.fixture(scope="session")
 def molecule_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MoleculeRun]:
     """`molecule test` of the gateway role's scenario, as a subprocess. Its lab lives in its
-    own ephemeral folder, so its namespaces are its own and it runs beside the other lab
-    tests (see `molecule_starts_early`)."""
+    own ephemeral folder, so its namespaces are its own. It runs on its own, not beside the
+    timing-sensitive failover tests: two cores are shared by everything here."""
     executable = shutil.which("molecule")
     if executable is None:
         pytest.skip("the molecule executable is not installed (pip install molecule)")
@@ -81,12 +81,3 @@ def molecule_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Molecule
             process.wait()
         Lab(load_site(EXAMPLE), ephemeral / "lab").down()  # nothing left if molecule was cut short
 
-
-@pytest.fixture(scope="session", autouse=True)
-def molecule_starts_early(request: pytest.FixtureRequest) -> None:
-    """When test_molecule is selected, start `molecule test` with the first test here rather
-    than when its own turn comes: it takes about as long as the rest of tests/onsite, and it
-    spends most of that waiting on its lab, so the two overlap instead of adding up."""
-    selected = any(item.path.name == "test_molecule.py" for item in request.session.items)
-    if selected and shutil.which("molecule") is not None:
-        request.getfixturevalue("molecule_test")

@@ -28,7 +28,6 @@ from provision.cli.deploy_cmds import (
     print_plan,
 )
 from provision.cli.output import EventPrinter, console, print_json
-from provision.cli.site_cmds import site_files
 from provision.deploy import SiteRun, open_site
 from provision.engine.state import LastApply
 from provision.engine.workflow import StateOptions, status
@@ -42,13 +41,13 @@ from provision.fleet import (
     SiteFile,
     SiteReport,
     due_sites,
-    fleet_files,
     lifetime_status,
     read_sites,
     survey,
     tear_down,
 )
 from provision.plan import Plan
+from provision.site.paths import site_files
 
 SitesArg = Annotated[list[Path], typer.Argument(
     help="Site files, or folders searched for them (the tool's .provision folders skipped).")]
@@ -68,10 +67,6 @@ def _opener(lab: bool | None, state_dir: Path | None, state_url: str | None,
 
 def _day(today: dt.datetime | None) -> dt.date:
     return today.date() if today else dt.date.today()
-
-
-def _fleet(paths: list[Path]) -> list[Path]:
-    return fleet_files(site_files(paths))
 
 
 def _last_apply(last: LastApply | None) -> str:
@@ -192,7 +187,7 @@ def status_cmd(sites: SitesArg, lab: LabFlag = None,
     if len(sites) == 1 and sites[0].is_file():
         _one_site(sites[0], open_run, day, as_json)
         return
-    reports = survey(_fleet(sites), day, open_run, with_drift=not no_drift)
+    reports = survey(site_files(sites), day, open_run, with_drift=not no_drift)
     if as_json:
         print_json([r.to_json() for r in reports])
     else:
@@ -259,7 +254,7 @@ def expire(sites: SitesArg,
     1 a teardown failed or was refused, or a site file could not be read.
     """
     day = _day(today)
-    entries = read_sites(_fleet(sites))
+    entries = read_sites(site_files(sites))
     unreadable = [e for e in entries if e.error]
     due = due_sites(entries, day)
     named = set(confirm_ids or ())

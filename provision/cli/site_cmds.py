@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,22 +14,11 @@ from provision.cli.app import app
 from provision.cli.output import console, findings_json, print_findings, print_json
 from provision.errors import ProvisionError
 from provision.site.model import SiteKind
+from provision.site.paths import site_files
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for pipelines.")]
-SITE_SUFFIXES = (".yaml", ".yml")
 # Paths and ids printed as written: no ":x:" emoji codes, no wrapping in the middle of a path.
 PLAIN: dict[str, Any] = {"emoji": False, "soft_wrap": True}
-
-
-def site_files(paths: Iterable[Path]) -> list[Path]:
-    """The files named, with each directory replaced by the site files beneath it (a directory
-    without any stays, so that it is reported rather than silently skipped)."""
-    files: list[Path] = []
-    for path in paths:
-        beneath = sorted(p for p in path.rglob("*") if p.suffix in SITE_SUFFIXES
-                         and p.is_file()) if path.is_dir() else []
-        files += beneath or [path]
-    return files
 
 
 @app.command()

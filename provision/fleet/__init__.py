@@ -9,11 +9,10 @@ from provision.fleet.survey import (
     OpenRun,
     SiteFile,
     SiteReport,
-    fleet_files,
     read_sites,
     survey,
 )
 
 __all__ = ["Ask", "Drift", "DueSite", "LifetimeStatus", "OpenRun", "Phase", "Result",
-           "SiteFile", "SiteReport", "due_sites", "fleet_files", "lifetime_status",
+           "SiteFile", "SiteReport", "due_sites", "lifetime_status",
            "read_sites", "survey", "tear_down"]

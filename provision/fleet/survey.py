@@ -16,14 +16,8 @@ from provision.engine.workflow import drift
 from provision.errors import ProvisionError, SiteInvalid
 from provision.fleet.lifetime import LifetimeStatus, lifetime_status
 from provision.site.model import Site
-from provision.site.paths import WORK_DIR_NAME
 
 OpenRun = Callable[[Path], SiteRun]
-
-
-def fleet_files(files: Iterable[Path]) -> list[Path]:
-    """Site files found under the folders given, less the tool's own working files."""
-    return [f for f in files if WORK_DIR_NAME not in f.parts]
 
 
 def first_error(findings: list[Finding]) -> str:

@@ -4,9 +4,24 @@ own history and nothing is written elsewhere."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 WORK_DIR_NAME = ".provision"
+SITE_SUFFIXES = (".yaml", ".yml")
+
+
+def site_files(paths: Iterable[Path]) -> list[Path]:
+    """The files named, with each directory replaced by the site files beneath it, less the
+    tool's own working folders (a directory without any stays, so that it is reported rather
+    than silently skipped)."""
+    files: list[Path] = []
+    for path in paths:
+        beneath = sorted(p for p in path.rglob("*") if p.suffix in SITE_SUFFIXES
+                         and p.is_file() and WORK_DIR_NAME not in p.relative_to(path).parts
+                         ) if path.is_dir() else []
+        files += beneath or [path]
+    return files
 
 
 def work_root(site_file: Path) -> Path:

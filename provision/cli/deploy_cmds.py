@@ -140,12 +140,17 @@ def _can_ask() -> bool:
     return sys.stdin.isatty()
 
 
+def show_plan(plan: Plan, as_json: bool) -> None:
+    """The plan an operator is about to confirm, for people or as one JSON document."""
+    if as_json:
+        print_json({"plan": plan.to_json()})
+    else:
+        print_plan(plan)
+
+
 def _confirm_apply(yes: bool, as_json: bool) -> Confirm:
     def confirm(plan: Plan) -> bool:
-        if as_json:
-            print_json({"plan": plan.to_json()})
-        else:
-            print_plan(plan)
+        show_plan(plan, as_json)
         if yes:
             return True
         if not _can_ask():
@@ -261,10 +266,7 @@ def teardown(site: SiteArg, yes: Yes = False,
     site_id = run.site.site.id
 
     def confirm(plan: Plan) -> bool:
-        if as_json:
-            print_json({"plan": plan.to_json()})
-        else:
-            print_plan(plan)
+        show_plan(plan, as_json)
         if yes:
             if confirm_id != site_id:
                 raise Refused("--yes needs --confirm with the site id",

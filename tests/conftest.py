@@ -7,16 +7,20 @@ The server is started once per session on a free loopback port; every test that 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+import yaml
 
 from provision.aws.session import AwsSession
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "sites" / "examples"
+FIELD_HOSPITAL = EXAMPLES / "field-hospital.yaml"
+VariantFile = Callable[[Callable[[dict[str, Any]], None]], Path]
 
 
 @pytest.fixture(scope="session")
@@ -40,3 +44,16 @@ def aws(moto_endpoint: str) -> AwsSession:
     """A session against a freshly reset emulator."""
     requests.post(f"{moto_endpoint}/moto-api/reset", timeout=10).raise_for_status()
     return AwsSession("eu-west-2", endpoint_url=moto_endpoint, max_attempts=3)
+
+
+@pytest.fixture
+def variant_file(tmp_path: Path) -> VariantFile:
+    """A copy of the field hospital with `change` applied to its YAML document, written to a
+    file so that it goes through `load_site` (and the CLI) like any user's file."""
+    def make(change: Callable[[dict[str, Any]], None]) -> Path:
+        document = yaml.safe_load(FIELD_HOSPITAL.read_text(encoding="utf-8"))
+        change(document)
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+        return path
+    return make

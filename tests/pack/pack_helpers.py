@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
-
-FIELD_HOSPITAL = Path(__file__).resolve().parents[2] / "sites" / "examples" / "field-hospital.yaml"
-
-VariantFile = Callable[[Callable[[dict[str, Any]], None]], Path]
 
 
 def many_segments(document: dict[str, Any]) -> None:

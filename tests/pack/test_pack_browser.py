@@ -9,12 +9,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from pack_helpers import FIELD_HOSPITAL, diagram_texts
 from PIL import Image
 
 from provision.checks import load_site
 from provision.pack import write_pack
 from provision.verify import CheckResult
+from tests.conftest import FIELD_HOSPITAL
+from tests.pack.pack_helpers import diagram_texts
 
 WINDOW = (1280, 2000)
 NHS_DARK_BLUE = (0x00, 0x30, 0x87)  # the gateway box, the trunk and the matrix's headings

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pack_helpers import FIELD_HOSPITAL, VariantFile, diagram_texts, many_segments, visible_text
 from typer.testing import CliRunner
 
 from provision.checks import load_site
@@ -19,6 +18,8 @@ from provision.pack.diagram import layout
 from provision.pack.page import segment_rows
 from provision.site.paths import verify_results_file
 from provision.verify import CheckResult, VerifyReport
+from tests.conftest import FIELD_HOSPITAL, VariantFile
+from tests.pack.pack_helpers import diagram_texts, many_segments, visible_text
 
 
 @pytest.fixture

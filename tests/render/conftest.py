@@ -8,12 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 
 from provision.checks import load_site
 from provision.site.model import Site
-
-FIELD_HOSPITAL = Path(__file__).resolve().parents[2] / "sites" / "examples" / "field-hospital.yaml"
+from tests.conftest import FIELD_HOSPITAL, VariantFile
 
 
 @pytest.fixture(autouse=True)
@@ -32,12 +30,6 @@ def field_hospital() -> Site:
 
 
 @pytest.fixture
-def site_variant(tmp_path: Path) -> Callable[[Callable[[dict[str, Any]], None]], Site]:
-    """The field hospital with `change` applied to its YAML document."""
-    def make(change: Callable[[dict[str, Any]], None]) -> Site:
-        document = yaml.safe_load(FIELD_HOSPITAL.read_text(encoding="utf-8"))
-        change(document)
-        path = tmp_path / "variant.yaml"
-        path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
-        return load_site(path)
-    return make
+def site_variant(variant_file: VariantFile) -> Callable[[Callable[[dict[str, Any]], None]], Site]:
+    """The field hospital with `change` applied to its YAML document, loaded."""
+    return lambda change: load_site(variant_file(change))

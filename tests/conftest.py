@@ -7,6 +7,7 @@ The server is started once per session on a free loopback port; every test that 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,11 @@ import requests
 import yaml
 
 from provision.aws.session import AwsSession
+
+# The tests run the tools of the environment they run in (`.venv/bin/python -m pytest` does
+# not activate it): provision, ansible-playbook, molecule, moto_server come from beside it.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.executable).parent),
+                                      os.environ.get("PATH", "")])
 
 REPO = Path(__file__).resolve().parent.parent
 EXAMPLES = REPO / "sites" / "examples"

@@ -11,6 +11,8 @@ replaced here too, so nothing a no_log task saw reaches an event, a result or an
 
 from __future__ import annotations
 
+import os
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -206,6 +208,12 @@ def _extra_inventory(inventory: Path, host_vars: dict[str, Any], folder: Path) -
     return path
 
 
+def _path_with_our_tools() -> str:
+    """PATH with this interpreter's scripts first: `.venv/bin/provision` is run without the
+    virtual environment activated, and ansible-runner looks ansible-playbook up on PATH."""
+    return os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
+
+
 def run_playbook(playbook: str, inventory: Path, *, check: bool = False,
                  extra_vars: dict[str, Any] | None = None,
                  host_vars: dict[str, Any] | None = None, sink: EventSink = discard,
@@ -235,7 +243,7 @@ def run_playbook(playbook: str, inventory: Path, *, check: bool = False,
             inventory=sources, extravars=variables, limit=limit,
             cmdline="--check --diff" if check else "--diff",
             envvars={"ANSIBLE_NOCOLOR": "1", "ANSIBLE_RETRY_FILES_ENABLED": "0",
-                     "ANSIBLE_PIPELINING": "1"},
+                     "ANSIBLE_PIPELINING": "1", "PATH": _path_with_our_tools()},
             event_handler=collector, quiet=True, suppress_env_files=True)
         output = "" if run.rc == 0 else run.stdout.read()
     if collector.failures:

@@ -30,6 +30,10 @@ class Validation:
     file: Path
     site: Site | None  # None when any section failed its schema check
     findings: list[Finding] = field(default_factory=list)
+    # Rules that could not run because a section they read has shape errors: said out loud,
+    # so a user knows another pass may find more once those are fixed.
+    skipped: list[str] = field(default_factory=list)
+    invalid_sections: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Finding]:
@@ -71,14 +75,17 @@ def validate_file(path: Path) -> Validation:
         findings += csv_findings
     partial = Site.model_construct(**sections)
     partial._source = document.source
+    skipped: list[str] = []
     for rule in RULES.values():
         if rule.on == "document":
             findings += _run_rule(rule, document.data, document.source)
         elif not rule.needs & schema.invalid:
             findings += _run_rule(rule, partial, document.source)
+        else:
+            skipped.append(rule.id)
     site = partial if not schema.invalid else None
     findings.sort(key=Finding.sort_key)
-    return Validation(path, site, findings)
+    return Validation(path, site, findings, skipped, sorted(schema.invalid))
 
 
 def load_site(path: Path) -> Site:

@@ -31,11 +31,13 @@ def validate(
     findings: list[Finding] = []
     summary: list[dict[str, Any]] = []
     for path in files:
-        found = validate_file(path).findings
+        result = validate_file(path)
+        found = result.findings
         findings += found
         errors = sum(1 for f in found if f.is_error)
         summary.append({"file": str(path), "ok": not errors, "errors": errors,
-                        "warnings": len(found) - errors})
+                        "warnings": len(found) - errors, "not_checked": result.skipped,
+                        "sections_with_shape_errors": result.invalid_sections})
     failed = any(f.is_error for f in findings)
     if as_json:
         print_json({"ok": not failed, "files": summary, "findings": findings_json(findings)})
@@ -44,6 +46,14 @@ def validate(
             if not item["errors"] and not item["warnings"]:
                 console.print(f"[bold]{escape(item['file'])}[/]: [green]ok[/]", **PLAIN)
         print_findings(findings, as_json=False)
+        for item in summary:
+            if item["not_checked"]:
+                console.print(
+                    f"[yellow]note:[/] {escape(item['file'])}: {len(item['not_checked'])} "
+                    "checks did not run because of the shape errors in "
+                    f"{', '.join(item['sections_with_shape_errors'])} (fix those and "
+                    "validate again): "
+                    f"{escape(', '.join(item['not_checked']))}", **PLAIN)
     if failed:
         raise typer.Exit(1)
 

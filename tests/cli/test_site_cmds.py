@@ -81,8 +81,10 @@ def test_json_output_shape() -> None:
     report = json.loads(result.stdout)
     assert report["ok"] is False
     assert report["files"] == [
-        {"file": str(EXAMPLES / "surge-clinic.yaml"), "ok": True, "errors": 0, "warnings": 0},
-        {"file": str(BROKEN / "many-links.yaml"), "ok": False, "errors": 3, "warnings": 0}]
+        {"file": str(EXAMPLES / "surge-clinic.yaml"), "ok": True, "errors": 0, "warnings": 0,
+         "not_checked": [], "sections_with_shape_errors": []},
+        {"file": str(BROKEN / "many-links.yaml"), "ok": False, "errors": 3, "warnings": 0,
+         "not_checked": [], "sections_with_shape_errors": []}]
     findings = report["findings"]
     assert [f["rule"] for f in findings] == ["IF001", "IF002", "links"]
     assert all(set(f) == {"rule", "severity", "file", "line", "message", "fix"}
@@ -123,6 +125,21 @@ def test_a_typo_gets_a_did_you_mean(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "unknown key 'client_isolaton'" in result.stdout
     assert "did you mean 'client_isolation'?" in result.stdout
+
+
+def test_checks_held_back_by_shape_errors_are_named(tmp_path: Path) -> None:
+    site = tmp_path / "typo.yaml"
+    site.write_text((EXAMPLES / "field-hospital.yaml").read_text(encoding="utf-8")
+                    .replace("      vlan: 20", "      vlna: 20")
+                    .replace("admin_segment: it", "admin_segment: itt"), encoding="utf-8")
+    said = run("validate", site)
+    assert "did not run because of the shape errors in network" in said.stdout
+    [summary] = json.loads(run("validate", site, "--json").stdout)["files"]
+    assert summary["sections_with_shape_errors"] == ["network"]
+    assert "admin-segment" in summary["not_checked"]  # would report 'itt' once vlan is fixed
+    fixed = site.read_text(encoding="utf-8").replace("vlna: 20", "vlan: 20")
+    site.write_text(fixed, encoding="utf-8")
+    assert "admin_segment 'itt' is not a segment" in run("validate", site).stdout
 
 
 def test_a_directory_without_site_files_is_reported(tmp_path: Path) -> None:

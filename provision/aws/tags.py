@@ -9,7 +9,8 @@ about one read per resource.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from typing import Any
 
 from botocore.exceptions import ClientError
 
@@ -46,6 +47,17 @@ def require_owned(ctx: Context, tags: Mapping[str, str], what: str, *,
 
 def error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def gone_is_none(missing: Collection[str], call: Callable[..., Any], **params: Any) -> Any:
+    """`call(**params)`, or None when AWS answers with one of the `missing` error codes:
+    a resource that is already gone is an answer, not a failure."""
+    try:
+        return call(**params)
+    except ClientError as exc:
+        if error_code(exc) in missing:
+            return None
+        raise
 
 
 def find_tagged(ctx: Context, service: str, resource_prefix: str) -> dict[str, dict[str, str]]:

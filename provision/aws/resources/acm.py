@@ -30,6 +30,7 @@ from provision.aws.tags import (
     TAGGING_PERMISSIONS,
     error_code,
     find_tagged,
+    gone_is_none,
     require_owned,
     tag_dict,
     tag_list,
@@ -71,14 +72,9 @@ def _client(ctx: Context) -> Any:
 
 
 def _describe(ctx: Context, arn: str) -> dict[str, Any] | None:
-    try:
-        certificate: dict[str, Any] = _client(ctx).describe_certificate(
-            CertificateArn=arn)["Certificate"]
-    except ClientError as exc:
-        if error_code(exc) in ("ResourceNotFoundException", "ValidationException"):
-            return None
-        raise
-    return certificate
+    described = gone_is_none({"ResourceNotFoundException", "ValidationException"},
+                             _client(ctx).describe_certificate, CertificateArn=arn)
+    return None if described is None else dict(described["Certificate"])
 
 
 def validation_record(certificate: dict[str, Any]) -> dict[str, str] | None:

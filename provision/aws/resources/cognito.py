@@ -26,7 +26,7 @@ from provision.aws.resource import (
     ResourceType,
     register,
 )
-from provision.aws.tags import error_code, is_owned, require_owned
+from provision.aws.tags import error_code, gone_is_none, is_owned, require_owned
 from provision.errors import CloudCallFailed
 from provision.site.model import Site
 
@@ -103,16 +103,6 @@ def _pool_tags(ctx: Context, pool_id: str) -> dict[str, str] | None:
     if pool_id not in _POOL_TAGS and _describe_pool(_client(ctx), pool_id) is None:
         return None
     return dict(_POOL_TAGS[pool_id])
-
-
-def _gone_is_none(call: Any, **params: Any) -> Any:
-    """The response, or None when the pool or the item is gone."""
-    try:
-        return call(**params)
-    except ClientError as exc:
-        if error_code(exc) in GONE:
-            return None
-        raise
 
 
 @register
@@ -221,7 +211,7 @@ class UserPool(ResourceType):
         if pool.get("DeletionProtection") == "ACTIVE":
             current = self._live(cognito, live.address, pool)
             self._converge(ctx, current, {**current.attrs, "deletion_protection": "INACTIVE"})
-        _gone_is_none(cognito.delete_user_pool, UserPoolId=live.id)
+        gone_is_none(GONE, cognito.delete_user_pool, UserPoolId=live.id)
 
 
 def _pool_settings(attrs: Attrs) -> dict[str, Any]:
@@ -302,7 +292,7 @@ class Group(PoolChild):
                     outputs={"name": group["GroupName"]})
 
     def read_in_pool(self, ctx: Context, address: str, pool_id: str, name: str) -> Live | None:
-        response = _gone_is_none(_client(ctx).get_group, UserPoolId=pool_id, GroupName=name)
+        response = gone_is_none(GONE, _client(ctx).get_group, UserPoolId=pool_id, GroupName=name)
         return None if response is None else self._live(address, response["Group"])
 
     def in_pool(self, ctx: Context, pool_id: str) -> Iterator[Live]:
@@ -329,7 +319,7 @@ class Group(PoolChild):
         return self.reread(ctx, live.address, live.id)
 
     def delete(self, ctx: Context, live: Live) -> None:
-        _gone_is_none(_client(ctx).delete_group, UserPoolId=live.attrs["pool_id"],
+        gone_is_none(GONE, _client(ctx).delete_group, UserPoolId=live.attrs["pool_id"],
                       GroupName=live.attrs["name"])
 
 
@@ -366,7 +356,7 @@ class User(PoolChild):
 
     def read_in_pool(self, ctx: Context, address: str, pool_id: str, email: str) -> Live | None:
         cognito = _client(ctx)
-        user = _gone_is_none(cognito.admin_get_user, UserPoolId=pool_id, Username=email)
+        user = gone_is_none(GONE, cognito.admin_get_user, UserPoolId=pool_id, Username=email)
         if user is None:
             return None
         return self._live(address, pool_id, email, user["UserAttributes"],
@@ -439,12 +429,12 @@ class User(PoolChild):
         """Teardown disables every user before anything else, so no one can sign in to a
         site that is being taken apart."""
         pool_id, email = split_id(live.id)
-        return _gone_is_none(_client(ctx).admin_disable_user, UserPoolId=pool_id,
+        return gone_is_none(GONE, _client(ctx).admin_disable_user, UserPoolId=pool_id,
                              Username=email) is not None
 
     def delete(self, ctx: Context, live: Live) -> None:
         pool_id, email = split_id(live.id)
-        _gone_is_none(_client(ctx).admin_delete_user, UserPoolId=pool_id, Username=email)
+        gone_is_none(GONE, _client(ctx).admin_delete_user, UserPoolId=pool_id, Username=email)
 
 
 @register
@@ -490,7 +480,7 @@ class AppClient(PoolChild):
 
     def read_in_pool(self, ctx: Context, address: str, pool_id: str,
                      client_id: str) -> Live | None:
-        response = _gone_is_none(_client(ctx).describe_user_pool_client,
+        response = gone_is_none(GONE, _client(ctx).describe_user_pool_client,
                                  UserPoolId=pool_id, ClientId=client_id)
         return None if response is None else self._live(address, response["UserPoolClient"])
 
@@ -534,7 +524,7 @@ class AppClient(PoolChild):
 
     def delete(self, ctx: Context, live: Live) -> None:
         pool_id, client_id = split_id(live.id)
-        _gone_is_none(_client(ctx).delete_user_pool_client, UserPoolId=pool_id,
+        gone_is_none(GONE, _client(ctx).delete_user_pool_client, UserPoolId=pool_id,
                       ClientId=client_id)
 
 

@@ -20,6 +20,7 @@ from provision.aws.tags import (
     TAGGING_PERMISSIONS,
     error_code,
     find_tagged,
+    gone_is_none,
     require_owned,
     tag_dict,
     tag_list,
@@ -131,11 +132,8 @@ class LogGroup(ResourceType):
         if current is None:
             return
         require_owned(ctx, current.tags, f"log group {live.id}")
-        try:
-            ctx.aws.client("logs").delete_log_group(logGroupName=live.id)
-        except ClientError as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
+        gone_is_none({"ResourceNotFoundException"}, ctx.aws.client("logs").delete_log_group,
+                     logGroupName=live.id)
 
 
 @register
@@ -166,12 +164,8 @@ class AlertTopic(ResourceType):
 
     def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:
         sns = ctx.aws.client("sns")
-        try:
-            sns.get_topic_attributes(TopicArn=resource_id)
-        except ClientError as exc:
-            if error_code(exc) == "NotFound":
-                return None
-            raise
+        if gone_is_none({"NotFound"}, sns.get_topic_attributes, TopicArn=resource_id) is None:
+            return None
         tags = tag_dict(sns.list_tags_for_resource(ResourceArn=resource_id).get("Tags", []))
         return Live(address, self.type, resource_id, {
             "name": resource_id.rsplit(":", 1)[1],

@@ -24,7 +24,7 @@ from provision.aws.resource import (
     ResourceType,
     register,
 )
-from provision.aws.tags import error_code, is_owned, tag_dict, tag_list
+from provision.aws.tags import error_code, gone_is_none, is_owned, tag_dict, tag_list
 from provision.errors import CloudCallFailed, Refused
 from provision.site.model import Site
 
@@ -62,12 +62,8 @@ def _zone_tags(ctx: Context, zone_id: str) -> dict[str, str]:
 
 
 def _get_zone(ctx: Context, zone_id: str) -> dict[str, Any] | None:
-    try:
-        response: dict[str, Any] = _client(ctx).get_hosted_zone(Id=zone_id)
-    except ClientError as exc:
-        if error_code(exc) == "NoSuchHostedZone":
-            return None
-        raise
+    response: dict[str, Any] | None = gone_is_none({"NoSuchHostedZone"},
+                                                   _client(ctx).get_hosted_zone, Id=zone_id)
     return response
 
 

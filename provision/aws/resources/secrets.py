@@ -12,8 +12,6 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from botocore.exceptions import ClientError
-
 from provision.aws.resource import (
     TAG_DELETED_FROM,
     TAG_EXPIRES,
@@ -25,7 +23,7 @@ from provision.aws.resource import (
     ResourceType,
     register,
 )
-from provision.aws.tags import error_code, is_owned, require_owned, tag_dict, tag_list
+from provision.aws.tags import gone_is_none, is_owned, require_owned, tag_dict, tag_list
 from provision.errors import CloudCallFailed
 from provision.site.model import Site, WifiSecurity
 
@@ -89,12 +87,8 @@ class Secret(ResourceType):
                     {"arn": described["ARN"], "name": described["Name"]})
 
     def _describe(self, ctx: Context, secret_id: str) -> dict[str, Any] | None:
-        try:
-            described: dict[str, Any] = _client(ctx).describe_secret(SecretId=secret_id)
-        except ClientError as exc:
-            if error_code(exc) == "ResourceNotFoundException":
-                return None
-            raise
+        described: dict[str, Any] | None = gone_is_none(
+            {"ResourceNotFoundException"}, _client(ctx).describe_secret, SecretId=secret_id)
         return described
 
     def read(self, ctx: Context, address: str, resource_id: str) -> Live | None:

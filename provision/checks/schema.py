@@ -13,7 +13,7 @@ import re
 import typing
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -254,7 +254,9 @@ def check_schema(data: Any, source: SourceMap) -> SchemaResult:
                         f"add the `{name}:` section — {field.description}"))
             continue
         try:
-            sections[name] = TypeAdapter(field.annotation).validate_python(data[name])
+            # Every section is annotated; newer pydantic types `annotation` as optional.
+            adapter: TypeAdapter[Any] = TypeAdapter(cast(Any, field.annotation))
+            sections[name] = adapter.validate_python(data[name])
         except ValidationError as exc:
             invalid.add(name)
             findings += _section_findings(exc, data, source, name)

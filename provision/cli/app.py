@@ -18,7 +18,9 @@ app = typer.Typer(
 )
 
 
-def main() -> None:
+def run() -> None:
+    """Runs the app with the commands registered so far; `provision.cli.main` registers the
+    one being run first."""
     from provision.cli import output  # here, to keep `--help` light
 
     try:

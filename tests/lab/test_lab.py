@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from provision.checks import load_site
-from provision.cli import app
+from provision.cli import full_app
 from provision.lab import netns
 from provision.lab.lab import Lab
 from provision.verify import KINDS, verify_lab
@@ -63,7 +63,7 @@ def lab_world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
 
 def _cli(*args: str) -> Any:
     """Run a command; with --json, events come one per line, then the result as a document."""
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(full_app(), list(args))
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     start = max(i for i, line in enumerate(lines) if line == "{")

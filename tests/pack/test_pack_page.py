@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from provision.checks import load_site
-from provision.cli import app
+from provision.cli import full_app
 from provision.errors import ProvisionError
 from provision.pack import read_verify_results, render_pack, write_pack
 from provision.pack.diagram import layout
@@ -163,7 +163,7 @@ def test_cli_writes_the_pack_with_saved_results(tmp_path: Path) -> None:
     saved = tmp_path / "verify.json"
     saved.write_text(json.dumps([{"name": "internet from clinical", "passed": True,
                                   "expected": "reachable", "seen": "reachable"}]))
-    result = CliRunner().invoke(app, ["pack", str(FIELD_HOSPITAL), "--out",
+    result = CliRunner().invoke(full_app(), ["pack", str(FIELD_HOSPITAL), "--out",
                                       str(tmp_path / "pack"), "--verify-results", str(saved),
                                       "--json"])
     assert result.exit_code == 0, result.output
@@ -176,7 +176,7 @@ def test_cli_writes_the_pack_with_saved_results(tmp_path: Path) -> None:
 def test_cli_refuses_an_invalid_site(variant_file: VariantFile, tmp_path: Path) -> None:
     def broken(document: dict[str, Any]) -> None:
         document["network"]["segments"][1]["vlan"] = 10  # a duplicate VLAN
-    result = CliRunner().invoke(app, ["pack", str(variant_file(broken)), "--out",
+    result = CliRunner().invoke(full_app(), ["pack", str(variant_file(broken)), "--out",
                                       str(tmp_path / "pack")])
     assert result.exit_code != 0
     assert not (tmp_path / "pack").exists()
@@ -199,7 +199,8 @@ def test_cli_finds_the_results_verify_saved_for_the_site(variant_file: VariantFi
         CheckResult("nat:clinical", "nat", True, "masqueraded", "203.0.113.2",
                     {"ms": 3})])
     report.save(verify_results_file(site_file, "nightingale-north"))
-    result = CliRunner().invoke(app, ["pack", str(site_file), "--out", str(tmp_path / "out")])
+    result = CliRunner().invoke(full_app(),
+                                ["pack", str(site_file), "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     text = visible_text((tmp_path / "out" / "index.html").read_text(encoding="utf-8"))
     assert "The check passed" in text and "nat:clinical" in text
@@ -208,7 +209,7 @@ def test_cli_finds_the_results_verify_saved_for_the_site(variant_file: VariantFi
 
 def test_cli_says_not_verified_when_nothing_was_saved(variant_file: VariantFile,
                                                       tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["pack", str(variant_file(lambda document: None)),
+    result = CliRunner().invoke(full_app(), ["pack", str(variant_file(lambda document: None)),
                                       "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "not verified yet" in result.output

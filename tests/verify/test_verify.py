@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from provision.checks import load_site
-from provision.cli import app
+from provision.cli import full_app
 from provision.events import Event
 from provision.lab.lab import Lab
 from provision.pack import read_verify_results
@@ -98,9 +98,9 @@ def test_nat_table_removed_fails_nat_but_not_reach(lab: Lab, tmp_path: Path) -> 
         clinical = next(r for r in report.results if r.name == "nat:clinical")
         assert "saw us as 10.50.10." in clinical.seen
         assert next(r for r in report.results if r.name == "reach:clinical->internet").passed
-        cli = CliRunner().invoke(app, ["verify", str(SITE_FILE), "--lab-dir", str(lab.lab_dir),
-                                       "--only", "nat", "--json", "--results",
-                                       str(tmp_path / "nat.json")])
+        cli = CliRunner().invoke(full_app(), ["verify", str(SITE_FILE), "--lab-dir",
+                                              str(lab.lab_dir), "--only", "nat", "--json",
+                                              "--results", str(tmp_path / "nat.json")])
         assert cli.exit_code == 1
         assert json.loads(cli.output)["failed"] == 3
     finally:

@@ -18,6 +18,12 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _group() -> None:
+    """Keeps `provision` a group of commands even when `main` has loaded just one of them
+    (typer runs a lone command as the whole program)."""
+
+
 def run() -> None:
     """Runs the app with the commands registered so far; `provision.cli.main` registers the
     one being run first."""

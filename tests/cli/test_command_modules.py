@@ -36,3 +36,12 @@ def test_validate_does_not_load_the_cloud_or_ansible() -> None:
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             check=True)
     assert loaded.stdout.strip() == "[]"
+
+
+def test_every_command_runs_when_only_its_module_is_loaded() -> None:
+    """A module that registers one command must not turn `provision` into that command."""
+    for command in COMMAND_MODULES:
+        shown = subprocess.run([sys.executable, "-c", "from provision.cli import main; main()",
+                                command, "--help"], capture_output=True, text=True)
+        assert shown.returncode == 0, (command, shown.stdout + shown.stderr)
+        assert f" {command} " in shown.stdout.splitlines()[1], (command, shown.stdout)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import sys
 from collections import Counter
-from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
 
@@ -85,10 +84,9 @@ def _one_site(site: Path, open_run: OpenRun, day: dt.date, as_json: bool) -> Non
     run = open_run(site)
     report = status(run.workspace)
     lifetime = lifetime_status(run.site, day)
-    last = run.workspace.backend.load().last_apply
+    last = LastApply(**report["last_apply"]) if report["last_apply"] else None
     if as_json:
-        print_json({**report, "lifetime": lifetime.to_json(),
-                    "last_apply": asdict(last) if last else None})
+        print_json({**report, "lifetime": lifetime.to_json()})
         return
     console.print(f"[bold]{escape(report['site_id'])}[/] state {escape(report['state'])} "
                   f"(serial {report['serial']})")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -200,7 +200,8 @@ def drift(ws: Workspace) -> list[dict[str, Any]]:
 
 
 def status(ws: Workspace) -> dict[str, Any]:
-    """What state records (no AWS calls): resources, unfinished intents, the lock."""
+    """What state records (no AWS calls): resources, unfinished intents, the lock, the last
+    apply or teardown."""
     state = ws.backend.load()
     holder = ws.backend.holder()
     return {"site_id": ws.site.site.id, "state": ws.backend.describe(),
@@ -210,6 +211,7 @@ def status(ws: Workspace) -> dict[str, Any]:
             "pending": {a: {"action": i.action, "since": i.since}
                         for a, i in sorted(state.pending.items())},
             "lock": holder.__dict__ if holder else None,
+            "last_apply": asdict(state.last_apply) if state.last_apply else None,
             "temporary": ws.site.is_temporary}
 
 
